@@ -1,0 +1,1 @@
+"""bpfconform: vm."""
