@@ -1,0 +1,476 @@
+"""A lean, safe ELF64 container for eBPF objects.
+
+Only what an eBPF loader needs is read: the file header, the section headers,
+string tables, the symbol table and, on request, the SHT_REL section that
+targets one section.  Debug sections and their relocations are never decoded.
+Every offset, size and count is checked against the file before it is used, so
+any input either parses or raises :class:`~loader.errors.ELFError` naming the
+offset or index and the bad value.
+
+pyelftools is this layer's oracle (conformance/test_elf_oracle.py); it is not
+used here because it builds an object per record and costs milliseconds per
+object, which would cap the fuzzers.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Final, Literal, NamedTuple
+
+from loader.errors import ELFError
+
+ByteOrder = Literal["<", ">"]
+
+# e_ident
+ELFMAG: Final = b"\x7fELF"
+EI_CLASS: Final = 4
+EI_DATA: Final = 5
+ELFCLASS64: Final = 2
+ELFDATA2LSB: Final = 1
+ELFDATA2MSB: Final = 2
+
+# e_type
+ET_NONE: Final = 0
+ET_REL: Final = 1
+ET_EXEC: Final = 2
+ET_DYN: Final = 3
+
+# e_machine: LLVM before 3.9 wrote EM_NONE into BPF objects.
+EM_NONE: Final = 0
+EM_BPF: Final = 247
+
+# sh_type
+SHT_NULL: Final = 0
+SHT_PROGBITS: Final = 1
+SHT_SYMTAB: Final = 2
+SHT_STRTAB: Final = 3
+SHT_RELA: Final = 4
+SHT_HASH: Final = 5
+SHT_DYNAMIC: Final = 6
+SHT_NOTE: Final = 7
+SHT_NOBITS: Final = 8
+SHT_REL: Final = 9
+SHT_SHLIB: Final = 10
+SHT_DYNSYM: Final = 11
+SHT_INIT_ARRAY: Final = 14
+SHT_FINI_ARRAY: Final = 15
+SHT_PREINIT_ARRAY: Final = 16
+SHT_GROUP: Final = 17
+SHT_SYMTAB_SHNDX: Final = 18
+SHT_LLVM_ADDRSIG: Final = 0x6FFF4C03
+
+# sh_flags
+SHF_WRITE: Final = 0x1
+SHF_ALLOC: Final = 0x2
+SHF_EXECINSTR: Final = 0x4
+SHF_MERGE: Final = 0x10
+SHF_STRINGS: Final = 0x20
+SHF_INFO_LINK: Final = 0x40
+SHF_LINK_ORDER: Final = 0x80
+SHF_GROUP: Final = 0x200
+SHF_TLS: Final = 0x400
+SHF_COMPRESSED: Final = 0x800
+SHF_EXCLUDE: Final = 0x80000000
+
+# Special section indices.
+SHN_UNDEF: Final = 0
+SHN_LORESERVE: Final = 0xFF00
+SHN_ABS: Final = 0xFFF1
+SHN_COMMON: Final = 0xFFF2
+SHN_XINDEX: Final = 0xFFFF
+
+# st_info
+STB_LOCAL: Final = 0
+STB_GLOBAL: Final = 1
+STB_WEAK: Final = 2
+STT_NOTYPE: Final = 0
+STT_OBJECT: Final = 1
+STT_FUNC: Final = 2
+STT_SECTION: Final = 3
+STT_FILE: Final = 4
+STT_COMMON: Final = 5
+STT_TLS: Final = 6
+
+# st_other
+STV_DEFAULT: Final = 0
+STV_INTERNAL: Final = 1
+STV_HIDDEN: Final = 2
+STV_PROTECTED: Final = 3
+
+EHDR_SIZE: Final = 64
+SHDR_SIZE: Final = 64
+SYM_SIZE: Final = 24
+REL_SIZE: Final = 16
+SHNDX_SIZE: Final = 4
+
+
+class _Layouts(NamedTuple):
+    """The ELF64 records this module reads, for one byte order."""
+
+    # e_ident is consumed separately; this covers e_type .. e_shstrndx.
+    ehdr: struct.Struct
+    shdr: struct.Struct
+    sym: struct.Struct
+    rel: struct.Struct
+    shndx: struct.Struct
+
+
+def _layouts(order: ByteOrder) -> _Layouts:
+    return _Layouts(
+        # e_type e_machine e_version e_entry e_phoff e_shoff e_flags
+        # e_ehsize e_phentsize e_phnum e_shentsize e_shnum e_shstrndx
+        ehdr=struct.Struct(order + "HHIQQQIHHHHHH"),
+        # sh_name sh_type sh_flags sh_addr sh_offset sh_size sh_link sh_info
+        # sh_addralign sh_entsize
+        shdr=struct.Struct(order + "IIQQQQIIQQ"),
+        # st_name st_info st_other st_shndx st_value st_size
+        sym=struct.Struct(order + "IBBHQQ"),
+        # r_offset r_info
+        rel=struct.Struct(order + "QQ"),
+        shndx=struct.Struct(order + "I"),
+    )
+
+
+LAYOUTS: Final[dict[ByteOrder, _Layouts]] = {"<": _layouts("<"), ">": _layouts(">")}
+
+
+@dataclass(slots=True, eq=False)
+class Section:
+    """One section header, with access to its bytes."""
+
+    index: int
+    name: str
+    type: int
+    flags: int
+    addr: int
+    offset: int
+    size: int
+    link: int
+    info: int
+    addralign: int
+    entsize: int
+    _file: bytes = field(repr=False)
+
+    def data(self) -> memoryview:
+        """The section's contents; empty for SHT_NOBITS (only ``size`` says how big)."""
+        if self.type == SHT_NOBITS or self.type == SHT_NULL:
+            return memoryview(b"")
+        # Bounds were checked when the section table was read.
+        return memoryview(self._file)[self.offset : self.offset + self.size]
+
+    @property
+    def is_executable(self) -> bool:
+        return self.type == SHT_PROGBITS and bool(self.flags & SHF_EXECINSTR)
+
+
+class Symbol(NamedTuple):
+    """One Elf64_Sym; ``shndx`` is resolved through SHT_SYMTAB_SHNDX when extended."""
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: ELF's name
+    name: str
+    value: int
+    size: int
+    bind: int
+    type: int
+    visibility: int
+    shndx: int
+
+
+class Relocation(NamedTuple):
+    """One Elf64_Rel: ``r_info`` split into symbol index and type."""
+
+    offset: int
+    symbol_index: int
+    type: int
+
+
+def _cstring(data: bytes, table: Section, offset: int, kind: str, index: int) -> str:
+    """Read a NUL-terminated name at ``offset`` inside string table ``table``.
+
+    ``kind`` and ``index`` say whose name it is; the message is only built on error
+    because this runs once per section and per symbol.
+    """
+    if offset >= table.size:
+        what = f"{kind} {index} name"
+        raise ELFError(
+            f"{what}: name offset {offset} outside string table {table.index} (size {table.size})"
+        )
+    start = table.offset + offset
+    end = data.find(b"\0", start, table.offset + table.size)
+    if end < 0:
+        what = f"{kind} {index} name"
+        raise ELFError(
+            f"{what}: name at string table {table.index} offset {offset} is not NUL-terminated"
+        )
+    raw = data[start:end]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        what = f"{kind} {index} name"
+        raise ELFError(
+            f"{what}: name at string table {table.index} offset {offset} is not UTF-8: {raw!r}"
+        ) from exc
+
+
+class ELFFile:
+    """An ELF64 eBPF object, parsed eagerly up to the section table.
+
+    Symbols are read on first access of :attr:`symbols`; relocations are read per
+    target section by :meth:`relocations`.
+    """
+
+    __slots__ = (
+        "_data",
+        "_layouts",
+        "_rel_for",
+        "_symbols",
+        "_symtab",
+        "byte_order",
+        "machine",
+        "sections",
+        "shstrndx",
+        "type",
+    )
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        if not isinstance(data, bytes):
+            data = bytes(data)
+        self._data: bytes = data
+        size = len(data)
+        if size < EHDR_SIZE:
+            raise ELFError(f"file of {size} bytes is shorter than the ELF64 header ({EHDR_SIZE})")
+        if data[:4] != ELFMAG:
+            raise ELFError(f"offset 0: bad ELF magic {data[:4]!r}")
+        if data[EI_CLASS] != ELFCLASS64:
+            raise ELFError(f"offset {EI_CLASS}: ELF class {data[EI_CLASS]} is not ELFCLASS64 (2)")
+        ei_data = data[EI_DATA]
+        order: ByteOrder
+        if ei_data == ELFDATA2LSB:
+            order = "<"
+        elif ei_data == ELFDATA2MSB:
+            order = ">"
+        else:
+            raise ELFError(f"offset {EI_DATA}: ELF data encoding {ei_data} is neither LSB nor MSB")
+        self.byte_order: ByteOrder = order
+        lay = LAYOUTS[order]
+        self._layouts = lay
+        (
+            e_type,
+            e_machine,
+            _e_version,
+            _e_entry,
+            _e_phoff,
+            e_shoff,
+            _e_flags,
+            _e_ehsize,
+            _e_phentsize,
+            _e_phnum,
+            e_shentsize,
+            e_shnum,
+            e_shstrndx,
+        ) = lay.ehdr.unpack_from(data, 16)
+        if e_machine not in (EM_BPF, EM_NONE):
+            raise ELFError(f"offset 18: e_machine {e_machine} is not EM_BPF ({EM_BPF}) or EM_NONE")
+        self.machine: int = e_machine
+        self.type: int = e_type
+        self._symbols: list[Symbol] | None = None
+        self._symtab: Section | None = None
+        self._rel_for: dict[int, Section] = {}
+        self.sections: list[Section] = []
+        self.shstrndx = 0
+        if e_shoff == 0:
+            if e_shnum != 0:
+                raise ELFError(f"offset 60: e_shnum {e_shnum} with e_shoff 0")
+            return
+        if e_shentsize != SHDR_SIZE:
+            raise ELFError(f"offset 58: e_shentsize {e_shentsize} is not {SHDR_SIZE}")
+        if e_shoff > size or size - e_shoff < SHDR_SIZE:
+            raise ELFError(
+                f"offset 40: e_shoff {e_shoff} leaves no room for a section header "
+                f"in a file of {size} bytes"
+            )
+        shdr = lay.shdr
+        if e_shnum == 0 or e_shstrndx == SHN_XINDEX:
+            # Extended numbering: section 0 carries the real count and shstrndx.
+            zero = shdr.unpack_from(data, e_shoff)
+            if e_shnum == 0:
+                e_shnum = zero[5]
+                if e_shnum == 0:
+                    raise ELFError("offset 60: e_shnum 0 and section 0 sh_size 0")
+            if e_shstrndx == SHN_XINDEX:
+                e_shstrndx = zero[6]
+        if e_shnum > (size - e_shoff) // SHDR_SIZE:
+            raise ELFError(
+                f"offset 60: {e_shnum} section headers at offset {e_shoff} run past the end "
+                f"of the file ({size} bytes)"
+            )
+        if e_shstrndx >= e_shnum:
+            raise ELFError(f"offset 62: e_shstrndx {e_shstrndx} out of range ({e_shnum} sections)")
+        self.shstrndx = e_shstrndx
+        raw = list(shdr.iter_unpack(data[e_shoff : e_shoff + e_shnum * SHDR_SIZE]))
+        str_entry = raw[e_shstrndx]
+        if str_entry[1] != SHT_STRTAB:
+            raise ELFError(
+                f"offset 62: e_shstrndx {e_shstrndx} names section of type {str_entry[1]}, "
+                f"not SHT_STRTAB"
+            )
+        str_off, str_size = str_entry[4], str_entry[5]
+        if str_off > size or str_size > size - str_off:
+            raise ELFError(
+                f"section {e_shstrndx}: offset {str_off} + size {str_size} runs past the end "
+                f"of the file ({size} bytes)"
+            )
+        strtab = Section(e_shstrndx, "", SHT_STRTAB, 0, 0, str_off, str_size, 0, 0, 0, 0, data)
+        sections = self.sections
+        for index, (name_off, typ, flags, addr, off, sz, link, info, align, entsize) in enumerate(
+            raw
+        ):
+            if typ != SHT_NOBITS and typ != SHT_NULL and (off > size or sz > size - off):
+                raise ELFError(
+                    f"section {index}: offset {off} + size {sz} runs past the end of the file "
+                    f"({size} bytes)"
+                )
+            name = _cstring(data, strtab, name_off, "section", index)
+            sections.append(
+                Section(index, name, typ, flags, addr, off, sz, link, info, align, entsize, data)
+            )
+        rel_for = self._rel_for
+        for sec in sections:
+            if sec.type == SHT_SYMTAB:
+                if self._symtab is not None:
+                    raise ELFError(
+                        f"section {sec.index}: second SHT_SYMTAB (first is {self._symtab.index})"
+                    )
+                self._symtab = sec
+            elif sec.type == SHT_REL:
+                if sec.info == 0 or sec.info >= e_shnum:
+                    raise ELFError(
+                        f"section {sec.index} ({sec.name}): sh_info {sec.info} is not a valid "
+                        f"target section ({e_shnum} sections)"
+                    )
+                other = rel_for.get(sec.info)
+                if other is not None:
+                    raise ELFError(
+                        f"section {sec.index} ({sec.name}): second SHT_REL for section "
+                        f"{sec.info} (first is {other.index})"
+                    )
+                rel_for[sec.info] = sec
+
+    def section_by_name(self, name: str) -> Section | None:
+        for sec in self.sections:
+            if sec.name == name:
+                return sec
+        return None
+
+    @property
+    def symtab(self) -> Section | None:
+        """The SHT_SYMTAB section, if any."""
+        return self._symtab
+
+    @property
+    def symbols(self) -> list[Symbol]:
+        """Every Elf64_Sym of SHT_SYMTAB, index 0 included; empty without a symbol table."""
+        if self._symbols is None:
+            self._symbols = self._read_symbols()
+        return self._symbols
+
+    def _read_symbols(self) -> list[Symbol]:
+        symtab = self._symtab
+        if symtab is None:
+            return []
+        nsec = len(self.sections)
+        where = f"section {symtab.index} ({symtab.name})"
+        if symtab.entsize != SYM_SIZE:
+            raise ELFError(f"{where}: sh_entsize {symtab.entsize} is not {SYM_SIZE}")
+        if symtab.size % SYM_SIZE:
+            raise ELFError(f"{where}: sh_size {symtab.size} is not a multiple of {SYM_SIZE}")
+        count = symtab.size // SYM_SIZE
+        if symtab.info > count:
+            raise ELFError(f"{where}: sh_info {symtab.info} exceeds symbol count {count}")
+        if symtab.link == 0 or symtab.link >= nsec:
+            raise ELFError(f"{where}: sh_link {symtab.link} out of range ({nsec} sections)")
+        strtab = self.sections[symtab.link]
+        if strtab.type != SHT_STRTAB:
+            raise ELFError(
+                f"{where}: sh_link {symtab.link} names section of type {strtab.type}, "
+                f"not SHT_STRTAB"
+            )
+        data = self._data
+        shndx_table: Section | None = None
+        out: list[Symbol] = []
+        base = symtab.offset
+        raw = self._layouts.sym.iter_unpack(data[base : base + symtab.size])
+        for index, (name_off, info, other, shndx, value, sz) in enumerate(raw):
+            name = _cstring(data, strtab, name_off, "symbol", index) if name_off else ""
+            if shndx >= nsec and shndx != SHN_ABS and shndx != SHN_COMMON:
+                if shndx == SHN_XINDEX:
+                    if shndx_table is None:
+                        shndx_table = self._find_shndx(symtab, count)
+                    (shndx,) = self._layouts.shndx.unpack_from(
+                        data, shndx_table.offset + index * SHNDX_SIZE
+                    )
+                    if shndx >= nsec:
+                        raise ELFError(
+                            f"symbol {index} ({name}): extended st_shndx {shndx} out of range "
+                            f"({nsec} sections)"
+                        )
+                elif shndx < SHN_LORESERVE:
+                    raise ELFError(
+                        f"symbol {index} ({name}): st_shndx {shndx} out of range ({nsec} sections)"
+                    )
+            out.append(Symbol(index, name, value, sz, info >> 4, info & 0xF, other & 0x3, shndx))
+        return out
+
+    def _find_shndx(self, symtab: Section, count: int) -> Section:
+        for sec in self.sections:
+            if sec.type == SHT_SYMTAB_SHNDX and sec.link == symtab.index:
+                if sec.size < count * SHNDX_SIZE:
+                    raise ELFError(
+                        f"section {sec.index} ({sec.name}): SHT_SYMTAB_SHNDX of {sec.size} bytes "
+                        f"is too small for {count} symbols"
+                    )
+                return sec
+        raise ELFError(
+            f"section {symtab.index}: a symbol uses SHN_XINDEX but no SHT_SYMTAB_SHNDX "
+            f"links to the symbol table"
+        )
+
+    def rel_section(self, section: Section) -> Section | None:
+        """The SHT_REL section whose sh_info targets ``section``, if any."""
+        return self._rel_for.get(section.index)
+
+    def relocations(self, section: Section) -> list[Relocation]:
+        """The relocations that apply to ``section`` (empty when it has none).
+
+        Callers ask only for code, maps and data sections, so relocations of debug
+        sections are never decoded.
+        """
+        rel = self._rel_for.get(section.index)
+        if rel is None:
+            return []
+        where = f"section {rel.index} ({rel.name})"
+        if rel.entsize != REL_SIZE:
+            raise ELFError(f"{where}: sh_entsize {rel.entsize} is not {REL_SIZE}")
+        if rel.size % REL_SIZE:
+            raise ELFError(f"{where}: sh_size {rel.size} is not a multiple of {REL_SIZE}")
+        symtab = self._symtab
+        if symtab is None or rel.link != symtab.index:
+            raise ELFError(
+                f"{where}: sh_link {rel.link} is not the symbol table "
+                f"({'none' if symtab is None else symtab.index})"
+            )
+        nsyms = symtab.size // SYM_SIZE
+        out: list[Relocation] = []
+        base = rel.offset
+        for i, (offset, info) in enumerate(
+            self._layouts.rel.iter_unpack(self._data[base : base + rel.size])
+        ):
+            sym = info >> 32
+            if sym >= nsyms:
+                raise ELFError(
+                    f"{where}: relocation {i} (offset {base + i * REL_SIZE}) names symbol "
+                    f"{sym}, but the symbol table has {nsyms}"
+                )
+            out.append(Relocation(offset, sym, info & 0xFFFFFFFF))
+        return out
