@@ -31,6 +31,10 @@ class RelocationError(LoaderError):
     """A relocation cannot be applied: bad target, symbol or instruction."""
 
 
+class InstructionError(LoaderError):
+    """An instruction stream is malformed (truncated, ld_imm64 missing its second half)."""
+
+
 class UnsupportedError(LoaderError):
     """A feature is not supported by the kernel (or by this loader).
 
