@@ -1,0 +1,470 @@
+"""A parsed BTF blob: index first, decode on demand.
+
+Opening a blob (:func:`open_raw`) checks the header, the section placement and
+the string table framing, then walks the type section once to record where
+each type starts (an ``array('I')`` of word positions; no per-type objects).
+Every structural fault that walk can see (unknown kind, truncated per-kind
+data, too many types) raises :class:`BTFError` right there.
+
+A type becomes a dataclass only when asked for (``type_by_id``, iteration) and is
+then cached.  Checks that need the decoded record -- type ids in range, name
+offsets inside the string table, unused info bits -- happen at that point and
+raise :class:`BTFError` naming the type id.  ``Spec.validate()`` decodes every
+type, so that whole-blob checks are one call.  The name index is built on the
+first lookup by name.
+"""
+
+from __future__ import annotations
+
+import sys
+from array import array
+from collections.abc import Iterator, Sequence
+
+from loader.btf import records as r
+from loader.btf import types as t
+from loader.btf.header import Header, KindLayout, parse_header, parse_layout
+from loader.btf.strings import StringTable
+from loader.errors import BTFError
+
+NATIVE_ORDER: r.ByteOrder = "<" if sys.byteorder == "little" else ">"
+
+# Kernel's limit on chains of modifiers/typedefs (MAX_RESOLVE_DEPTH).
+MAX_RESOLVE_DEPTH = 32
+POINTER_SIZE = 8
+
+# Words (u32) a type occupies: FIXED[hi] + PER[hi] * vlen, indexed by info >> 24
+# (kind in the low 5 bits, kflag in the top bit).  -1 marks an invalid value:
+# unknown kinds, or bits 29-30 set.
+_FIXED_BY_KIND = {
+    r.BTF_KIND_INT: 4, r.BTF_KIND_PTR: 3, r.BTF_KIND_ARRAY: 6, r.BTF_KIND_STRUCT: 3,
+    r.BTF_KIND_UNION: 3, r.BTF_KIND_ENUM: 3, r.BTF_KIND_FWD: 3, r.BTF_KIND_TYPEDEF: 3,
+    r.BTF_KIND_VOLATILE: 3, r.BTF_KIND_CONST: 3, r.BTF_KIND_RESTRICT: 3, r.BTF_KIND_FUNC: 3,
+    r.BTF_KIND_FUNC_PROTO: 3, r.BTF_KIND_VAR: 4, r.BTF_KIND_DATASEC: 3, r.BTF_KIND_FLOAT: 3,
+    r.BTF_KIND_DECL_TAG: 4, r.BTF_KIND_TYPE_TAG: 3, r.BTF_KIND_ENUM64: 3,
+}
+_PER_BY_KIND = {
+    r.BTF_KIND_STRUCT: 3, r.BTF_KIND_UNION: 3, r.BTF_KIND_ENUM: 2,
+    r.BTF_KIND_FUNC_PROTO: 2, r.BTF_KIND_DATASEC: 3, r.BTF_KIND_ENUM64: 3,
+}
+FIXED_WORDS = [
+    _FIXED_BY_KIND.get(hi & 0x1F, -1) if not hi & 0x60 else -1 for hi in range(256)
+]
+PER_WORDS = [_PER_BY_KIND.get(hi & 0x1F, 0) for hi in range(256)]
+# Info bits that no kind uses: 16-23 and 29-30.
+INFO_UNUSED_MASK = 0x60FF0000
+# Kinds that have no vlen; a non-zero vlen there is malformed.
+_NO_VLEN = frozenset(
+    set(_FIXED_BY_KIND) - set(_PER_BY_KIND) - {r.BTF_KIND_FUNC}
+)
+# Pad the word array so that reading a (possibly truncated) last header never
+# runs off the end; a truncated type is reported after the walk.
+_PAD_WORDS = 6
+
+
+def words_of(data: bytes | memoryview, byte_order: r.ByteOrder) -> array[int]:
+    words = array("I")
+    words.frombytes(data)
+    if byte_order != NATIVE_ORDER:
+        words.byteswap()
+    return words
+
+
+class Spec:
+    """The types and strings of one BTF blob (optionally split on a base)."""
+
+    __slots__ = (
+        "_cache", "_end_id", "_name_index", "_offsets", "_words", "base", "byte_order",
+        "first_type_id", "header", "layout", "strings",
+    )
+
+    def __init__(
+        self,
+        *,
+        byte_order: r.ByteOrder,
+        header: Header,
+        words: array[int],
+        offsets: array[int],
+        strings: StringTable,
+        layout: tuple[KindLayout, ...] | None,
+        base: Spec | None,
+    ) -> None:
+        self.byte_order = byte_order
+        self.header = header
+        self._words = words
+        self._offsets = offsets
+        self.strings = strings
+        self.layout = layout
+        self.base = base
+        self.first_type_id: int = base.end_type_id if base is not None else 1
+        self._end_id: int = self.first_type_id + len(offsets)
+        self._cache: list[t.Type | None] = [None] * len(offsets)
+        self._name_index: dict[str, list[int]] | None = None
+
+    # -- sizes and iteration -------------------------------------------------
+
+    def __len__(self) -> int:
+        """Number of types in this blob (not counting void or the base's types)."""
+        return len(self._offsets)
+
+    @property
+    def end_type_id(self) -> int:
+        """One past the last valid type id (base included)."""
+        return self._end_id
+
+    def __iter__(self) -> Iterator[tuple[int, t.Type]]:
+        by_id = self.type_by_id
+        for tid in range(self.first_type_id, self._end_id):
+            yield tid, by_id(tid)
+
+    def types(self) -> list[t.Type]:
+        """Every type of this blob, in id order."""
+        by_id = self.type_by_id
+        return [by_id(tid) for tid in range(self.first_type_id, self._end_id)]
+
+    def validate(self) -> None:
+        """Decode every type: raises BTFError on the first bad one."""
+        for _ in self:
+            pass
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spec):
+            return NotImplemented
+        return (
+            self.byte_order == other.byte_order
+            and self.first_type_id == other.first_type_id
+            and self.layout == other.layout
+            and self.types() == other.types()
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"<Spec {len(self)} types from id {self.first_type_id}, "
+            f"byte order {self.byte_order!r}{', split' if self.base else ''}>"
+        )
+
+    # -- raw access (for the dumper and encoder) ------------------------------
+
+    def raw_type(self, type_id: int) -> tuple[array[int], int]:
+        """The word array and the word position of ``type_id`` (own types only)."""
+        return self._words, self._offsets[type_id - self.first_type_id]
+
+    def kind_of(self, type_id: int) -> int:
+        if type_id == 0:
+            return r.BTF_KIND_UNKN
+        if type_id < self.first_type_id:
+            assert self.base is not None
+            return self.base.kind_of(type_id)
+        self._check_id(type_id)
+        pos = self._offsets[type_id - self.first_type_id]
+        return (self._words[pos + 1] >> 24) & 0x1F
+
+    def name_offset_of(self, type_id: int) -> int:
+        if type_id < self.first_type_id:
+            if self.base is None:
+                return 0
+            return self.base.name_offset_of(type_id)
+        self._check_id(type_id)
+        return self._words[self._offsets[type_id - self.first_type_id]]
+
+    # -- lookups -----------------------------------------------------------------
+
+    def _check_id(self, type_id: int) -> None:
+        if not 0 <= type_id < self._end_id:
+            raise BTFError(f"type id {type_id} out of range (last is {self._end_id - 1})")
+
+    def type_by_id(self, type_id: int) -> t.Type:
+        if type_id >= self.first_type_id:
+            idx = type_id - self.first_type_id
+            if idx < len(self._cache):
+                found = self._cache[idx]
+                if found is None:
+                    found = self._cache[idx] = self._decode(type_id)
+                return found
+        if type_id == 0:
+            return _VOID
+        if 0 < type_id < self.first_type_id and self.base is not None:
+            return self.base.type_by_id(type_id)
+        raise BTFError(f"type id {type_id} out of range (last is {self._end_id - 1})")
+
+    def name_of(self, type_id: int) -> str:
+        if type_id == 0:
+            return ""
+        return self.strings.get(self.name_offset_of(type_id))
+
+    def _names(self) -> dict[str, list[int]]:
+        if self._name_index is None:
+            words, first = self._words, self.first_type_id
+            by_off: dict[int, list[int]] = {}
+            for idx, pos in enumerate(self._offsets):
+                off = words[pos]
+                if off:
+                    ids = by_off.get(off)
+                    if ids is None:
+                        by_off[off] = [idx + first]
+                    else:
+                        ids.append(idx + first)
+            index: dict[str, list[int]] = {}
+            get = self.strings.get
+            for off, ids in by_off.items():
+                try:
+                    name = get(off)
+                except BTFError:
+                    continue  # reported when the type itself is decoded
+                if name in index:
+                    index[name] = sorted(index[name] + ids)
+                else:
+                    index[name] = ids
+            self._name_index = index
+        return self._name_index
+
+    def types_by_name(self, name: str) -> list[int]:
+        """Ids of every type called ``name`` (base types first)."""
+        found = self.base.types_by_name(name) if self.base is not None else []
+        return found + list(self._names().get(name, ()))
+
+    def find(self, name: str, kind: int | None = None) -> int:
+        """The one type called ``name`` (of ``kind``, if given)."""
+        ids = self.types_by_name(name)
+        if kind is not None:
+            ids = [i for i in ids if self.kind_of(i) == kind]
+        known = kind is not None and 0 <= kind <= r.BTF_KIND_MAX
+        what = r.KIND_NAMES[kind] if known and kind is not None else "type"
+        if not ids:
+            raise BTFError(f"no {what} named {name!r}")
+        if len(ids) > 1:
+            raise BTFError(f"{len(ids)} types named {name!r} ({what}): ids {ids[:8]}")
+        return ids[0]
+
+    def resolve(self, type_id: int) -> int:
+        """Skip typedefs, modifiers and type tags."""
+        skip = (r.BTF_KIND_TYPEDEF, r.BTF_KIND_CONST, r.BTF_KIND_VOLATILE,
+                r.BTF_KIND_RESTRICT, r.BTF_KIND_TYPE_TAG)
+        for _ in range(MAX_RESOLVE_DEPTH):
+            typ = self.type_by_id(type_id)
+            if typ.kind not in skip:
+                return type_id
+            type_id = typ.type  # type: ignore[union-attr]
+        raise BTFError(f"type id {type_id}: modifier chain deeper than {MAX_RESOLVE_DEPTH}")
+
+    def size_of(self, type_id: int) -> int:
+        """Size in bytes, following typedefs, modifiers, vars and arrays."""
+        start = type_id
+        mult = 1
+        for _ in range(MAX_RESOLVE_DEPTH):
+            typ = self.type_by_id(type_id)
+            if isinstance(typ, _SIZED):
+                return mult * typ.size
+            if isinstance(typ, t.Pointer):
+                return mult * POINTER_SIZE
+            if isinstance(typ, t.Array):
+                mult *= typ.nelems
+                type_id = typ.type
+            elif isinstance(typ, t.Typedef | t.Volatile | t.Const | t.Restrict | t.TypeTag | t.Var):
+                type_id = typ.type
+            else:
+                raise BTFError(
+                    f"type id {type_id} ({r.KIND_NAMES[typ.kind]}) has no size "
+                    f"(asked for type id {start})"
+                )
+        raise BTFError(f"type id {start}: size chain deeper than {MAX_RESOLVE_DEPTH}")
+
+    # -- decoding ------------------------------------------------------------------
+
+    def _decode(self, tid: int) -> t.Type:
+        w = self._words
+        pos = self._offsets[tid - self.first_type_id]
+        name_off, info, st = w[pos], w[pos + 1], w[pos + 2]
+        end = self._end_id
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        kflag = bool(info >> 31)
+        if info & INFO_UNUSED_MASK:
+            raise BTFError(f"type id {tid}: unused info bits set: 0x{info:08x}")
+        if vlen and kind in _NO_VLEN:
+            raise BTFError(f"type id {tid} ({r.KIND_NAMES[kind]}): vlen {vlen} must be 0")
+        try:
+            get = self.strings.get
+            name = get(name_off) if name_off else ""
+
+            def ref(x: int, what: str = "type") -> int:
+                if x >= end:
+                    raise BTFError(
+                        f"type id {tid} ({r.KIND_NAMES[kind]}): {what} id {x} past the "
+                        f"last type {end - 1}"
+                    )
+                return x
+
+            if kind == r.BTF_KIND_INT:
+                data = w[pos + 3]
+                if data & 0xF000FF00:
+                    raise BTFError(f"type id {tid} (INT): unused bits set in 0x{data:08x}")
+                return t.Int(name, st, data >> 24, (data >> 16) & 0xFF, data & 0xFF, kflag)
+            if kind in (r.BTF_KIND_STRUCT, r.BTF_KIND_UNION):
+                cls = t.Struct if kind == r.BTF_KIND_STRUCT else t.Union
+                mem = t.Member
+                members = []
+                for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
+                    mt = w[j + 1]
+                    if mt >= end:
+                        ref(mt, f"member {(j - pos - 3) // 3} type")
+                    mo = w[j + 2]
+                    mname = get(w[j]) if w[j] else ""
+                    if kflag:
+                        members.append(mem(mname, mt, mo & 0xFFFFFF, mo >> 24))
+                    else:
+                        members.append(mem(mname, mt, mo, 0))
+                return cls(name, st, tuple(members), kflag)
+            if kind == r.BTF_KIND_FUNC_PROTO:
+                par = t.FuncParam
+                params = []
+                for j in range(pos + 3, pos + 3 + 2 * vlen, 2):
+                    pt = w[j + 1]
+                    if pt >= end:
+                        ref(pt, f"param {(j - pos - 3) // 2} type")
+                    params.append(par(get(w[j]) if w[j] else "", pt))
+                return t.FuncProto(ref(st, "return type"), tuple(params), name, kflag)
+            if kind == r.BTF_KIND_FUNC:
+                return t.Func(name, ref(st), vlen, kflag)
+            if kind == r.BTF_KIND_PTR:
+                return t.Pointer(ref(st), name, kflag)
+            if kind == r.BTF_KIND_TYPEDEF:
+                return t.Typedef(name, ref(st), kflag)
+            if kind == r.BTF_KIND_CONST:
+                return t.Const(ref(st), name, kflag)
+            if kind == r.BTF_KIND_VOLATILE:
+                return t.Volatile(ref(st), name, kflag)
+            if kind == r.BTF_KIND_RESTRICT:
+                return t.Restrict(ref(st), name, kflag)
+            if kind == r.BTF_KIND_ARRAY:
+                if st:
+                    raise BTFError(f"type id {tid} (ARRAY): size field must be 0, is {st}")
+                return t.Array(
+                    ref(w[pos + 3], "element type"), ref(w[pos + 4], "index type"),
+                    w[pos + 5], name, kflag,
+                )
+            if kind == r.BTF_KIND_ENUM:
+                ev = t.EnumValue
+                values = []
+                for j in range(pos + 3, pos + 3 + 2 * vlen, 2):
+                    v = w[j + 1]
+                    if kflag and v >= 0x80000000:
+                        v -= 0x100000000
+                    values.append(ev(get(w[j]) if w[j] else "", v))
+                return t.Enum(name, st, tuple(values), kflag)
+            if kind == r.BTF_KIND_ENUM64:
+                ev = t.EnumValue
+                values = []
+                for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
+                    v = w[j + 1] | (w[j + 2] << 32)
+                    if kflag and v >= 1 << 63:
+                        v -= 1 << 64
+                    values.append(ev(get(w[j]) if w[j] else "", v))
+                return t.Enum64(name, st, tuple(values), kflag)
+            if kind == r.BTF_KIND_FWD:
+                if st:
+                    raise BTFError(f"type id {tid} (FWD): size field must be 0, is {st}")
+                return t.Fwd(name, kflag)
+            if kind == r.BTF_KIND_VAR:
+                return t.Var(name, ref(st), w[pos + 3], kflag)
+            if kind == r.BTF_KIND_DATASEC:
+                vs = t.VarSecinfo
+                secinfos = []
+                for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
+                    secinfos.append(vs(ref(w[j], "var"), w[j + 1], w[j + 2]))
+                return t.Datasec(name, st, tuple(secinfos), kflag)
+            if kind == r.BTF_KIND_FLOAT:
+                return t.Float(name, st, kflag)
+            if kind == r.BTF_KIND_DECL_TAG:
+                idx = w[pos + 3]
+                if idx >= 0x80000000:
+                    idx -= 0x100000000
+                return t.DeclTag(name, ref(st), idx, kflag)
+            if kind == r.BTF_KIND_TYPE_TAG:
+                return t.TypeTag(name, ref(st), kflag)
+        except BTFError as exc:
+            if str(exc).startswith("type id"):
+                raise
+            raise BTFError(f"type id {tid} ({r.KIND_NAMES[kind]}): {exc}") from None
+        raise BTFError(f"type id {tid}: unknown kind {kind}")  # the index walk rejects these
+
+
+_VOID = t.Void()
+_SIZED = (t.Int, t.Struct, t.Union, t.Enum, t.Enum64, t.Datasec, t.Float)
+
+
+def index_types(words: array[int], nwords: int, first_type_id: int, type_off: int) -> array[int]:
+    """Word position of each type; ``words`` is padded past ``nwords``."""
+    offsets = array("I")
+    append = offsets.append
+    fixed, per = FIXED_WORDS, PER_WORDS
+    pos = 0
+    limit = r.BTF_MAX_TYPE
+    while pos < nwords:
+        append(pos)
+        info = words[pos + 1]
+        hi = info >> 24
+        n = fixed[hi]
+        if n < 0:
+            tid = first_type_id + len(offsets) - 1
+            raise BTFError(
+                f"type id {tid} at type section offset {type_off + 4 * pos}: "
+                f"unknown kind {hi & 0x1F} (info 0x{info:08x})"
+            )
+        pos += n + per[hi] * (info & 0xFFFF)
+    count = len(offsets)
+    if pos > nwords:
+        last = offsets[-1]
+        raise BTFError(
+            f"type id {first_type_id + count - 1} at type section offset {type_off + 4 * last}: "
+            f"truncated, needs {4 * (pos - last)} bytes, {4 * (nwords - last)} left"
+        )
+    if first_type_id + count - 1 > limit:
+        raise BTFError(f"too many types: {count} from id {first_type_id} (max id {limit})")
+    return offsets
+
+
+def open_raw(data: bytes | bytearray | memoryview, base: Spec | None = None) -> Spec:
+    """Parse a raw BTF blob (the bytes of /sys/kernel/btf/* or of a .BTF section)."""
+    data = bytes(data)
+    hdr = parse_header(data)
+    bo = hdr.byte_order
+    if base is not None and base.byte_order != bo:
+        raise BTFError(f"split BTF byte order {bo!r} differs from its base's {base.byte_order!r}")
+    str_start = hdr.hdr_len + hdr.str_off
+    raw_strings = data[str_start:str_start + hdr.str_len]
+    if hdr.str_len:
+        if hdr.str_len - 1 > r.BTF_MAX_NAME_OFFSET:
+            raise BTFError(f"string table too large: {hdr.str_len} bytes")
+        if raw_strings[-1] != 0:
+            last = raw_strings.rfind(b"\0") + 1
+            raise BTFError(
+                f"unterminated string at string offset {last} "
+                f"(file offset {str_start + last})"
+            )
+        if base is None and raw_strings[0] != 0:
+            raise BTFError(
+                f"string table at offset {str_start} must start with an empty string, "
+                f"starts with 0x{raw_strings[0]:02x}"
+            )
+    elif base is None:
+        raise BTFError("empty string table (str_len 0) in a non-split BTF blob")
+    strings = StringTable(raw_strings, base.strings if base is not None else None)
+    type_start = hdr.hdr_len + hdr.type_off
+    nwords = hdr.type_len // 4
+    words = words_of(
+        data[type_start:type_start + hdr.type_len] + bytes(4 * _PAD_WORDS), bo
+    )
+    first = base.end_type_id if base is not None else 1
+    offsets = index_types(words, nwords, first, hdr.type_off)
+    return Spec(
+        byte_order=bo, header=hdr, words=words, offsets=offsets, strings=strings,
+        layout=parse_layout(data, hdr), base=base,
+    )
+
+
+def ensure_types(types: Sequence[t.Type]) -> None:
+    for i, typ in enumerate(types):
+        if isinstance(typ, t.Void):
+            raise BTFError(f"type #{i}: Void is type id 0 and cannot be encoded")

@@ -1,0 +1,118 @@
+"""The BTF string table.
+
+Offsets are in the combined string space of split BTF: offsets below
+``start_offset`` belong to the base's table.  Strings are decoded with
+``surrogateescape`` so that any byte survives a decode/encode round trip (and a
+dump writes the bytes bpftool would print).  The offset -> string map is built
+once, on first use, from a single split of the table.
+"""
+
+from __future__ import annotations
+
+from itertools import accumulate
+
+from loader.errors import BTFError
+
+_ENCODING = "utf-8"
+_ERRORS = "surrogateescape"
+
+
+def decode_str(raw: bytes) -> str:
+    return raw.decode(_ENCODING, _ERRORS)
+
+
+def encode_str(text: str) -> bytes:
+    return text.encode(_ENCODING, _ERRORS)
+
+
+class StringTable:
+    """One BTF string table, optionally stacked on a base table (split BTF)."""
+
+    __slots__ = ("_by_offset", "_combined", "_first_offset", "base", "raw", "start_offset")
+
+    def __init__(self, raw: bytes, base: StringTable | None = None) -> None:
+        self.raw = raw
+        self.base = base
+        # Where this table starts in the combined offset space.
+        self.start_offset = base.end_offset if base is not None else 0
+        self._by_offset: dict[int, str] | None = None
+        self._first_offset: dict[str, int] | None = None
+        self._combined: dict[int, str] | None = None
+
+    @property
+    def end_offset(self) -> int:
+        return self.start_offset + len(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def _index(self) -> dict[int, str]:
+        if self._by_offset is None:
+            raw = self.raw
+            if raw.isascii():
+                parts: list[str] = raw.decode("ascii").split("\0")
+                lengths = [len(p) + 1 for p in parts]
+            else:
+                braw = raw.split(b"\0")
+                lengths = [len(p) + 1 for p in braw]
+                parts = [decode_str(p) for p in braw]
+            # The piece after the final NUL is not a string (or is unterminated).
+            parts.pop()
+            lengths.pop()
+            starts = accumulate(lengths, initial=self.start_offset)
+            self._by_offset = dict(zip(starts, parts, strict=False))
+        return self._by_offset
+
+    def get(self, offset: int) -> str:
+        """The string at ``offset`` (combined space); it may start mid-string."""
+        if offset < self.start_offset:
+            assert self.base is not None
+            return self.base.get(offset)
+        found = self._index().get(offset)
+        if found is not None:
+            return found
+        local = offset - self.start_offset
+        if local >= len(self.raw):
+            raise BTFError(
+                f"string offset {offset} past the string table "
+                f"(ends at {self.end_offset})"
+            )
+        end = self.raw.find(b"\0", local)
+        if end < 0:
+            raise BTFError(f"string at offset {offset} is not NUL-terminated")
+        return decode_str(self.raw[local:end])
+
+    def is_string_start(self, offset: int) -> bool:
+        if offset < self.start_offset:
+            return self.base is not None and self.base.is_string_start(offset)
+        return offset in self._index()
+
+    def mapping(self) -> dict[int, str]:
+        """offset -> string for every string start, base tables included."""
+        if self._combined is None:
+            if self.base is None:
+                self._combined = self._index()
+            else:
+                merged = dict(self.base.mapping())
+                merged.update(self._index())
+                self._combined = merged
+        return self._combined
+
+    def offset_of(self, text: str) -> int | None:
+        """The first offset (base tables first) where ``text`` is a whole string."""
+        if self.base is not None:
+            found = self.base.offset_of(text)
+            if found is not None:
+                return found
+        if self._first_offset is None:
+            index = self._index()
+            # Reversed so that the first occurrence of a duplicate wins.
+            self._first_offset = {s: o for o, s in reversed(index.items())}
+        off = self._first_offset.get(text)
+        if off is not None:
+            return off
+        # A name may point into the tail of a longer string.
+        local = self.raw.find(encode_str(text) + b"\0")
+        if local < 0:
+            return None
+        return self.start_offset + local
