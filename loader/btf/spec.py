@@ -146,6 +146,11 @@ class Spec:
 
     # -- raw access (for the dumper and encoder) ------------------------------
 
+    @property
+    def index(self) -> tuple[array[int], array[int]]:
+        """The type section as host-order u32 words, and each own type's word position."""
+        return self._words, self._offsets
+
     def raw_type(self, type_id: int) -> tuple[array[int], int]:
         """The word array and the word position of ``type_id`` (own types only)."""
         return self._words, self._offsets[type_id - self.first_type_id]
