@@ -31,6 +31,11 @@ class RelocationError(LoaderError):
     """A relocation cannot be applied: bad target, symbol or instruction."""
 
 
+class CollectionError(LoaderError):
+    """An object's maps, data sections or programs are malformed or inconsistent
+    (bad BTF map definition, variable outside its section, duplicate names, ...)."""
+
+
 class InstructionError(LoaderError):
     """An instruction stream is malformed (truncated, ld_imm64 missing its second half)."""
 
