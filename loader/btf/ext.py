@@ -1,0 +1,234 @@
+""".BTF.ext: func_info, line_info and CO-RE relocation records, per ELF section.
+
+Each block starts with its record size; records of newer compilers may be
+larger than the fields known here, so the size is taken from the block and any
+extra bytes are kept (``extra``) for a byte-exact re-encode.  ``insn_off`` is in
+bytes, as stored.  Counts are checked against the bytes left before anything is
+allocated.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from loader.btf import records as r
+from loader.btf.strings import StringTable
+from loader.errors import BTFError, ExtInfoError
+
+_MIN_FUNC_INFO = 8
+_MIN_LINE_INFO = 16
+_MIN_CORE_RELO = 16
+_LINE_SHIFT = 10
+_COL_MASK = (1 << _LINE_SHIFT) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class FuncInfo:
+    insn_off: int
+    type_id: int
+    extra: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class LineInfo:
+    insn_off: int
+    file_name: str
+    line_text: str
+    line: int
+    column: int
+    extra: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class CoreRelo:
+    insn_off: int
+    type_id: int
+    access_str: str
+    kind: int  # BPF_CORE_*
+    extra: bytes = b""
+
+
+@dataclass(slots=True)
+class ExtInfos:
+    func_infos: dict[str, list[FuncInfo]] = field(default_factory=dict)
+    line_infos: dict[str, list[LineInfo]] = field(default_factory=dict)
+    core_relos: dict[str, list[CoreRelo]] = field(default_factory=dict)
+    # Record sizes as stored; None when the block is absent (length 0).
+    func_info_rec_size: int | None = _MIN_FUNC_INFO
+    line_info_rec_size: int | None = _MIN_LINE_INFO
+    core_relo_rec_size: int | None = _MIN_CORE_RELO
+    hdr_len: int = r.BTF_EXT_HEADER_CORE_SIZE
+
+
+def _string(strings: StringTable, off: int, where: str) -> str:
+    try:
+        return strings.get(off)
+    except BTFError as exc:
+        raise ExtInfoError(f"{where}: {exc}") from None
+
+
+def _blocks(
+    data: bytes, start: int, length: int, what: str, min_size: int, rec: r.Records,
+    strings: StringTable,
+) -> tuple[int | None, list[tuple[str, int, int]]]:
+    """(record size, [(section name, records offset, count)]) of one info block."""
+    if length == 0:
+        return None, []
+    if length < 4:
+        raise ExtInfoError(f"{what} block at offset {start}: length {length} < 4")
+    rec_size = rec.u32.unpack_from(data, start)[0]
+    if rec_size < min_size or rec_size % 4:
+        raise ExtInfoError(
+            f"{what} record size at offset {start}: {rec_size} (need >= {min_size}, multiple of 4)"
+        )
+    pos, end = start + 4, start + length
+    out = []
+    while pos < end:
+        if end - pos < 8:
+            raise ExtInfoError(f"{what} section header at offset {pos}: truncated")
+        name_off, count = rec.ext_info_sec.unpack_from(data, pos)
+        name = _string(strings, name_off, f"{what} section name at offset {pos}")
+        if count == 0:
+            raise ExtInfoError(f"{what} section {name!r} at offset {pos}: zero records")
+        pos += 8
+        if count > (end - pos) // rec_size:
+            raise ExtInfoError(
+                f"{what} section {name!r} at offset {pos - 8}: {count} records of "
+                f"{rec_size} bytes exceed the {end - pos} bytes left"
+            )
+        out.append((name, pos, count))
+        pos += count * rec_size
+    return rec_size, out
+
+
+def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> ExtInfos:
+    data = bytes(data)
+    rec = r.records_for(byte_order)
+    if len(data) < r.BTF_EXT_HEADER_V1_SIZE:
+        raise ExtInfoError(
+            f"truncated .BTF.ext header: {len(data)} bytes, need {r.BTF_EXT_HEADER_V1_SIZE}"
+        )
+    magic, version, flags, hdr_len = rec.preamble.unpack_from(data, 0)
+    if magic != r.BTF_MAGIC:
+        raise ExtInfoError(f"bad .BTF.ext magic at offset 0: 0x{magic:04x}")
+    if version != r.BTF_VERSION:
+        raise ExtInfoError(f"bad .BTF.ext version at offset 2: {version}")
+    if flags:
+        raise ExtInfoError(f"bad .BTF.ext flags at offset 3: 0x{flags:x}")
+    if hdr_len < r.BTF_EXT_HEADER_V1_SIZE or hdr_len > len(data):
+        raise ExtInfoError(f".BTF.ext hdr_len {hdr_len} invalid for a {len(data)}-byte section")
+    fo, fl, lo, ll = rec.ext_header_v1.unpack_from(data, 8)
+    co = cl = 0
+    if hdr_len >= r.BTF_EXT_HEADER_CORE_SIZE:
+        co, cl = rec.ext_header_core.unpack_from(data, r.BTF_EXT_HEADER_V1_SIZE)
+    avail = len(data) - hdr_len
+    for what, off, length in (("func_info", fo, fl), ("line_info", lo, ll),
+                              ("core_relo", co, cl)):
+        if off + length > avail:
+            raise ExtInfoError(
+                f".BTF.ext {what} (offset {off}, length {length}) past the end: "
+                f"{avail} bytes follow the header"
+            )
+    infos = ExtInfos(hdr_len=hdr_len)
+    size, secs = _blocks(data, hdr_len + fo, fl, "func_info", _MIN_FUNC_INFO, rec, strings)
+    infos.func_info_rec_size = size
+    fmt = rec.bpf_func_info
+    for name, pos, count in secs:
+        lst = infos.func_infos.setdefault(name, [])
+        for p in range(pos, pos + count * (size or 0), size or 1):
+            insn, tid = fmt.unpack_from(data, p)
+            lst.append(FuncInfo(insn, tid, data[p + 8:p + (size or 0)]))
+    size, secs = _blocks(data, hdr_len + lo, ll, "line_info", _MIN_LINE_INFO, rec, strings)
+    infos.line_info_rec_size = size
+    lfmt = rec.bpf_line_info
+    for name, pos, count in secs:
+        llst = infos.line_infos.setdefault(name, [])
+        for p in range(pos, pos + count * (size or 0), size or 1):
+            insn, file_off, line_off, line_col = lfmt.unpack_from(data, p)
+            where = f"line_info record at offset {p}"
+            llst.append(LineInfo(
+                insn, _string(strings, file_off, where), _string(strings, line_off, where),
+                line_col >> _LINE_SHIFT, line_col & _COL_MASK, data[p + 16:p + (size or 0)],
+            ))
+    size, secs = _blocks(data, hdr_len + co, cl, "core_relo", _MIN_CORE_RELO, rec, strings)
+    infos.core_relo_rec_size = size
+    cfmt = rec.bpf_core_relo
+    for name, pos, count in secs:
+        clst = infos.core_relos.setdefault(name, [])
+        for p in range(pos, pos + count * (size or 0), size or 1):
+            insn, tid, acc_off, kind = cfmt.unpack_from(data, p)
+            clst.append(CoreRelo(
+                insn, tid, _string(strings, acc_off, f"core_relo record at offset {p}"),
+                kind, data[p + 16:p + (size or 0)],
+            ))
+    return infos
+
+
+def _offset(strings: StringTable, text: str, what: str) -> int:
+    off = strings.offset_of(text)
+    if off is None:
+        raise ExtInfoError(f"{what}: string {text!r} not in the BTF string table")
+    return off
+
+
+def encode_ext(infos: ExtInfos, byte_order: r.ByteOrder, strings: StringTable) -> bytes:
+    """ExtInfos -> .BTF.ext bytes; every string must already be in ``strings``."""
+    rec = r.records_for(byte_order)
+
+    def block(rec_size: int | None, groups: dict[str, list[bytes]], what: str) -> bytes:
+        if rec_size is None:
+            if any(groups.values()):
+                raise ExtInfoError(f"{what}: records present but no record size")
+            return b""
+        out = bytearray(rec.u32.pack(rec_size))
+        for name, recs in groups.items():
+            out += rec.ext_info_sec.pack(_offset(strings, name, what), len(recs))
+            for raw in recs:
+                out += raw + bytes(rec_size - len(raw))
+        return bytes(out)
+
+    def fit(raw: bytes, rec_size: int | None, what: str) -> bytes:
+        if rec_size is not None and len(raw) > rec_size:
+            raise ExtInfoError(f"{what}: record of {len(raw)} bytes exceeds size {rec_size}")
+        return raw
+
+    try:
+        return _encode_ext(infos, rec, block, fit, strings)
+    except struct.error as exc:
+        raise ExtInfoError(f"a .BTF.ext field does not fit its slot: {exc}") from None
+
+
+def _encode_ext(
+    infos: ExtInfos, rec: r.Records, block: Callable[[int | None, dict[str, list[bytes]], str],
+                                                       bytes],
+    fit: Callable[[bytes, int | None, str], bytes], strings: StringTable,
+) -> bytes:
+    fsz, lsz, csz = infos.func_info_rec_size, infos.line_info_rec_size, infos.core_relo_rec_size
+    func = block(fsz, {
+        sec: [fit(rec.bpf_func_info.pack(f.insn_off, f.type_id) + f.extra, fsz, "func_info")
+              for f in lst]
+        for sec, lst in infos.func_infos.items()}, "func_info")
+    line = block(lsz, {
+        sec: [fit(rec.bpf_line_info.pack(
+            li.insn_off, _offset(strings, li.file_name, "line_info"),
+            _offset(strings, li.line_text, "line_info"),
+            (li.line << _LINE_SHIFT) | (li.column & _COL_MASK)) + li.extra, lsz, "line_info")
+            for li in lst]
+        for sec, lst in infos.line_infos.items()}, "line_info")
+    core = block(csz, {
+        sec: [fit(rec.bpf_core_relo.pack(c.insn_off, c.type_id,
+                                         _offset(strings, c.access_str, "core_relo"), c.kind)
+                  + c.extra, csz, "core_relo")
+              for c in lst]
+        for sec, lst in infos.core_relos.items()}, "core_relo")
+    hdr_len = infos.hdr_len
+    if core and hdr_len < r.BTF_EXT_HEADER_CORE_SIZE:
+        raise ExtInfoError(f"core_relo records need hdr_len >= 32, have {hdr_len}")
+    head = bytearray(rec.preamble.pack(r.BTF_MAGIC, r.BTF_VERSION, 0, hdr_len))
+    head += rec.ext_header_v1.pack(0, len(func), len(func), len(line))
+    if hdr_len >= r.BTF_EXT_HEADER_CORE_SIZE:
+        head += rec.ext_header_core.pack(len(func) + len(line), len(core))
+    head += bytes(hdr_len - len(head))
+    return bytes(head) + func + line + core
