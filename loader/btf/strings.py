@@ -99,20 +99,26 @@ class StringTable:
         return self._combined
 
     def offset_of(self, text: str) -> int | None:
-        """The first offset (base tables first) where ``text`` is a whole string."""
+        """Where ``text`` is stored: a whole string (base tables first), else a tail."""
+        found = self._whole(text)
+        if found is None:
+            found = self._tail(text)
+        return found
+
+    def _whole(self, text: str) -> int | None:
         if self.base is not None:
-            found = self.base.offset_of(text)
+            found = self.base._whole(text)
             if found is not None:
                 return found
         if self._first_offset is None:
-            index = self._index()
             # Reversed so that the first occurrence of a duplicate wins.
-            self._first_offset = {s: o for o, s in reversed(index.items())}
-        off = self._first_offset.get(text)
-        if off is not None:
-            return off
-        # A name may point into the tail of a longer string.
+            self._first_offset = {s: o for o, s in reversed(self._index().items())}
+        return self._first_offset.get(text)
+
+    def _tail(self, text: str) -> int | None:
+        # A name may point into the tail of a longer string; own table first,
+        # as an encoder adding a name to split BTF would not look in the base.
         local = self.raw.find(encode_str(text) + b"\0")
-        if local < 0:
-            return None
-        return self.start_offset + local
+        if local >= 0:
+            return self.start_offset + local
+        return self.base._tail(text) if self.base is not None else None
