@@ -314,3 +314,41 @@ def test_mutated_objects_raise_only_loader_errors(
         _load_everything(bytes(data))
     except LoaderError:
         pass
+
+
+@pytest.mark.parametrize("order", ["<", ">"], ids=["el", "eb"])
+def test_extended_section_numbering_is_read(order: str) -> None:
+    """e_shnum 0 / e_shstrndx SHN_XINDEX defer to section 0's sh_size / sh_link."""
+    obj = Obj(order)
+    before = [(s.name, s.type, s.offset) for s in obj.parse().sections]
+    obj.put("Q", obj.shdr(0, SH_SIZE), obj.shnum)
+    obj.put("I", obj.shdr(0, SH_LINK), obj.shstrndx)
+    obj.put("H", E_SHNUM, 0)
+    obj.put("H", E_SHSTRNDX, SHN_XINDEX)
+    after = [(s.name, s.type, s.offset) for s in obj.parse().sections]
+    assert after[1:] == before[1:]
+
+
+def _with_shndx_table(obj: Obj) -> tuple[int, int, int]:
+    """Retype a spare section into SHT_SYMTAB_SHNDX for the symbol table; move one
+    symbol's st_shndx into it.  Returns (symbol index, its section, table offset)."""
+    ref = obj.parse()
+    count = len(ref.symbols)
+    sym = next(s for s in ref.symbols if 0 < s.shndx < len(ref.sections))
+    spare = next(s for s in ref.sections if s.index not in (0, obj.shstrndx, obj.symtab)
+                 and s.size >= 4 * count and s.type != 8)
+    obj.put("I", obj.shdr(spare.index, SH_TYPE), 18)  # SHT_SYMTAB_SHNDX
+    obj.put("I", obj.shdr(spare.index, SH_LINK), obj.symtab)
+    obj.put("H", obj.sym_off + 24 * sym.index + ST_SHNDX, SHN_XINDEX)
+    return sym.index, sym.shndx, spare.offset + 4 * sym.index
+
+
+@pytest.mark.parametrize("order", ["<", ">"], ids=["el", "eb"])
+def test_shn_xindex_resolved_through_symtab_shndx(order: str) -> None:
+    obj = Obj(order)
+    index, shndx, slot = _with_shndx_table(obj)
+    obj.put("I", slot, shndx)
+    assert obj.parse().symbols[index].shndx == shndx
+    obj.put("I", slot, 70000)
+    with pytest.raises(ELFError, match="extended st_shndx 70000"):
+        obj.parse()
