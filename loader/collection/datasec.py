@@ -1,0 +1,141 @@
+"""Global data: ``.data``, ``.rodata``, ``.bss`` and their ``.NAME`` variants.
+
+Each section becomes a single-element array map holding the section's bytes;
+its non-static, visible symbols become variables, checked against the BTF
+DATASEC of the same name when there is one.  Like cilium/ebpf, a section that
+no relocation points into and that has no named symbols (``.rodata.str1.1``
+when no string is used from code) is pruned: nothing could ever read it.
+libbpf 1.1 instead makes a map of every non-empty one; the oracle test says so.
+"""
+
+from __future__ import annotations
+
+from loader import elf
+from loader.btf import records as r
+from loader.btf import types as t
+from loader.btf.spec import Spec as BTFSpec
+from loader.collection.objfile import Kind, ObjectFile
+from loader.collection.spec import MapKV, MapSpec, VariableSpec
+from loader.errors import BTFError, CollectionError
+from loader.uapi import MapType
+
+BPF_F_RDONLY_PROG = 1 << 7
+BPF_F_MMAPABLE = 1 << 10
+U32_MAX = 0xFFFFFFFF
+
+
+def is_constant(name: str) -> bool:
+    return name == ".rodata" or name.startswith(".rodata.")
+
+
+def load_data_sections(
+    obj: ObjectFile, maps: dict[str, MapSpec], variables: dict[str, VariableSpec]
+) -> None:
+    btf = obj.btf
+    for osec in obj.sections_of(Kind.DATA):
+        sec = osec.section
+        name = sec.name
+        if sec.size == 0:
+            # libbpf skips empty data sections: a zero-sized array value is invalid.
+            continue
+        if osec.references == 0 and not osec.symbols:
+            continue
+        if sec.size > U32_MAX:
+            raise CollectionError(f"section {name}: size {sec.size} exceeds a u32 value_size")
+        if name in maps:
+            raise CollectionError(f"section {name}: a map of that name already exists")
+        nobits = sec.type == elf.SHT_NOBITS
+        data = b"" if nobits else bytes(sec.data())
+        constant = is_constant(name)
+        spec = MapSpec(
+            name=name, type=MapType.ARRAY, key_size=4, value_size=sec.size, max_entries=1,
+            flags=BPF_F_RDONLY_PROG if constant else 0, section=name, freeze=constant,
+            # NOBITS is zero-filled and not materialised: its size is untrusted.
+            contents=() if nobits else (MapKV(0, data),),
+        )
+        found: dict[str, VariableSpec] = {}
+        for off in sorted(osec.symbols):
+            sym = osec.symbols[off]
+            if sym.visibility in (elf.STV_HIDDEN, elf.STV_INTERNAL):
+                continue
+            if sym.bind != elf.STB_GLOBAL and sym.bind != elf.STB_WEAK:
+                continue
+            # clang <= 11 leaves compiler-internal ".L..." names in some sections.
+            if sym.name.startswith("."):
+                continue
+            where = f"section {name}: variable {sym.name!r} at offset {off}"
+            if off + sym.size > sec.size:
+                raise CollectionError(
+                    f"{where}: size {sym.size} runs past the section ({sec.size} bytes)"
+                )
+            if sym.name in variables or sym.name in found:
+                raise CollectionError(f"{where}: duplicate variable name")
+            value = b"" if nobits else data[off : off + sym.size]
+            found[sym.name] = VariableSpec(
+                name=sym.name, section=name, offset=off, size=sym.size, value=value,
+                constant=constant,
+            )
+        if btf is not None:
+            ds_id = _datasec_id(btf, name)
+            if ds_id:
+                spec.value_type_id = ds_id
+                if _has_global_var(btf, ds_id, name):
+                    spec.flags |= BPF_F_MMAPABLE
+                _check_datasec(btf, ds_id, name, sec.size, found)
+        variables.update(found)
+        maps[name] = spec
+
+
+def _datasec_id(btf: BTFSpec, name: str) -> int:
+    ids = [i for i in btf.types_by_name(name) if btf.kind_of(i) == r.BTF_KIND_DATASEC]
+    if len(ids) > 1:
+        raise CollectionError(f"section {name}: {len(ids)} BTF DATASECs of that name: {ids}")
+    return ids[0] if ids else 0
+
+
+def _has_global_var(btf: BTFSpec, ds_id: int, name: str) -> bool:
+    # libbpf makes a data map mmapable when any of its variables is not static.
+    ds = btf.type_by_id(ds_id)
+    assert isinstance(ds, t.Datasec)
+    for vsi in ds.vars:
+        var = btf.type_by_id(vsi.type)
+        if isinstance(var, t.Var) and var.linkage != r.BTF_VAR_STATIC:
+            return True
+    return False
+
+
+def _check_datasec(
+    btf: BTFSpec, ds_id: int, name: str, size: int, found: dict[str, VariableSpec]
+) -> None:
+    ds = btf.type_by_id(ds_id)
+    assert isinstance(ds, t.Datasec)
+    for vsi in ds.vars:
+        try:
+            var = btf.type_by_id(vsi.type)
+        except BTFError as exc:
+            raise CollectionError(f"section {name}: DATASEC [{ds_id}]: {exc}") from None
+        if not isinstance(var, t.Var):
+            raise CollectionError(
+                f"section {name}: DATASEC [{ds_id}] entry type id {vsi.type} is "
+                f"{r.KIND_NAMES[var.kind]}, not VAR"
+            )
+        where = f"section {name}: BTF variable {var.name!r} at offset {vsi.offset}"
+        if vsi.offset + vsi.size > size:
+            raise CollectionError(
+                f"{where}: size {vsi.size} runs past the section ({size} bytes)"
+            )
+        spec = found.get(var.name)
+        if spec is None:
+            continue  # static or hidden: in BTF, but no variable of ours
+        if vsi.offset != spec.offset:
+            raise CollectionError(
+                f"{where}: DATASEC offset differs from the ELF symbol's ({spec.offset})"
+            )
+        if vsi.size != spec.size:
+            raise CollectionError(
+                f"{where}: DATASEC size {vsi.size} differs from the ELF symbol's ({spec.size})"
+            )
+        found[var.name] = VariableSpec(
+            name=spec.name, section=spec.section, offset=spec.offset, size=spec.size,
+            value=spec.value, type_id=vsi.type, constant=spec.constant,
+        )

@@ -1,0 +1,72 @@
+"""Subprogram linking: each program gets the code of every function it reaches.
+
+The kernel loads one instruction stream per program, so bpf2bpf callees and
+callbacks (ld_imm64 function pointers) are appended after the program's own
+code, breadth first in the order they are first referenced, each once, and
+transitively.  Appended instructions are copies: programs never share an
+Instruction object, so fixing call offsets in one cannot disturb another.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from loader.asm import opcodes as op
+from loader.collection.programs import Function
+from loader.errors import RelocationError
+
+
+def _callees(fn: Function) -> list[str]:
+    out = []
+    for ins in fn.instructions:
+        ref = ins.reference
+        if ref is None:
+            continue
+        if (ins.opcode == op.CALL and ins.src == op.BPF_PSEUDO_CALL) or (
+            ins.opcode == op.LD_IMM64 and ins.src == op.BPF_PSEUDO_FUNC
+        ):
+            out.append(ref)
+    return out
+
+
+def link(program: Function, functions: dict[str, Function],
+         callees: dict[str, list[str]]) -> tuple[list[tuple[str, int]], list[Function]]:
+    """The functions to append to ``program``: ``[(name, first index)], [Function]``."""
+    seen = {program.name}
+    order: list[Function] = []
+    queue = list(callees_of(program, functions, callees))
+    pos = 0
+    while pos < len(queue):
+        name = queue[pos]
+        pos += 1
+        if name in seen:
+            continue
+        seen.add(name)
+        fn = functions[name]
+        order.append(fn)
+        queue.extend(callees_of(fn, functions, callees))
+    placed = []
+    index = len(program.instructions)
+    for fn in order:
+        placed.append((fn.name, index))
+        index += len(fn.instructions)
+    return placed, order
+
+
+def callees_of(fn: Function, functions: dict[str, Function],
+               cache: dict[str, list[str]]) -> list[str]:
+    found = cache.get(fn.name)
+    if found is None:
+        found = _callees(fn)
+        for name in found:
+            if name not in functions:
+                raise RelocationError(
+                    f"section {fn.section.name}: function {fn.name!r} calls {name!r}, "
+                    f"which is not defined in this object"
+                )
+        cache[fn.name] = found
+    return found
+
+
+def copy_instructions(fn: Function) -> list:  # type: ignore[type-arg]
+    return [copy.copy(ins) for ins in fn.instructions]

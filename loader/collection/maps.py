@@ -1,0 +1,307 @@
+"""Map definitions: legacy ``bpf_map_def`` in ``maps`` and BTF-defined ``.maps``.
+
+BTF map definitions follow libbpf's ``parse_btf_map_def``: every member is a
+pointer whose target carries the value (``__uint``: a pointer to an array of
+N elements), ``key``/``value`` are pointers to the real types, ``values`` is a
+trailing flexible array of pointers (to a struct: the inner map of a
+map-in-map; to a function prototype: a prog array) whose initialisers are
+relocations in ``.rel.maps``.  cilium/ebpf's ``__ulong`` (a one-value enum) is
+accepted as well.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from loader import elf
+from loader.btf import records as r
+from loader.btf import types as t
+from loader.btf.spec import Spec as BTFSpec
+from loader.collection.objfile import Kind, ObjectFile, ObjSection
+from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec
+from loader.errors import BTFError, CollectionError, RelocationError
+from loader.uapi import MapType
+
+# struct bpf_map_def: type, key_size, value_size, max_entries, map_flags.
+LEGACY_MAP_DEF_SIZE = 20
+_LEGACY = {"<": struct.Struct("<5I"), ">": struct.Struct(">5I")}
+POINTER_SIZE = 8
+_MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
+
+
+def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
+    layout = _LEGACY[obj.elf.byte_order]
+    for osec in obj.sections_of(Kind.LEGACY_MAPS):
+        sec = osec.section
+        if not osec.symbols:
+            raise CollectionError(f"section {sec.name}: no map symbols")
+        if sec.type == elf.SHT_NOBITS:
+            raise CollectionError(f"section {sec.name}: legacy map definitions in SHT_NOBITS")
+        data = sec.data()
+        for off in sorted(osec.symbols):
+            sym = osec.symbols[off]
+            name = sym.name
+            where = f"section {sec.name}: map {name!r} at offset {off}"
+            if off + sym.size > sec.size:
+                raise CollectionError(
+                    f"{where}: size {sym.size} runs past the section ({sec.size} bytes)"
+                )
+            if sym.size < LEGACY_MAP_DEF_SIZE:
+                raise CollectionError(
+                    f"{where}: size {sym.size} is smaller than bpf_map_def "
+                    f"({LEGACY_MAP_DEF_SIZE} bytes)"
+                )
+            if name in out:
+                raise CollectionError(f"{where}: duplicate map name")
+            mtype, key_size, value_size, max_entries, flags = layout.unpack_from(data, off)
+            out[name] = MapSpec(
+                name=name, type=mtype, key_size=key_size, value_size=value_size,
+                max_entries=max_entries, flags=flags, section=sec.name, section_offset=off,
+                legacy=True,
+                extra=bytes(data[off + LEGACY_MAP_DEF_SIZE : off + sym.size]),
+            )
+
+
+def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
+    for osec in obj.sections_of(Kind.BTF_MAPS):
+        sec = osec.section
+        btf = obj.btf
+        if btf is None:
+            raise CollectionError(f"section {sec.name}: BTF-defined maps need a .BTF section")
+        if sec.type == elf.SHT_NOBITS:
+            raise CollectionError(f"section {sec.name}: is SHT_NOBITS, expected PROGBITS")
+        try:
+            ds_id = btf.find(sec.name, r.BTF_KIND_DATASEC)
+        except BTFError as exc:
+            raise CollectionError(f"section {sec.name}: no BTF DATASEC: {exc}") from None
+        datasec = btf.type_by_id(ds_id)
+        assert isinstance(datasec, t.Datasec)
+        data = sec.data()
+        placed: list[tuple[int, int, MapSpec, int]] = []
+        for vsi in datasec.vars:
+            var = btf.type_by_id(vsi.type)
+            if not isinstance(var, t.Var):
+                raise CollectionError(
+                    f"section {sec.name}: DATASEC entry type id {vsi.type} is "
+                    f"{r.KIND_NAMES[var.kind]}, not VAR"
+                )
+            name = var.name
+            where = f"section {sec.name}: map {name!r} at offset {vsi.offset}"
+            if not name:
+                raise CollectionError(f"{where}: map variable has no name")
+            if vsi.offset + vsi.size > sec.size:
+                raise CollectionError(
+                    f"{where}: size {vsi.size} runs past the section ({sec.size} bytes)"
+                )
+            if var.linkage != r.BTF_VAR_GLOBAL_ALLOCATED:
+                # libbpf: "unsupported map linkage"; a static map cannot be shared.
+                raise CollectionError(f"{where}: VAR linkage {var.linkage} is not global")
+            sym = osec.symbols.get(vsi.offset)
+            if sym is None or sym.name != name:
+                raise CollectionError(f"{where}: no ELF symbol {name!r} at that offset")
+            nonzero = _first_nonzero(data, vsi.offset, vsi.offset + vsi.size)
+            if nonzero >= 0:
+                raise CollectionError(
+                    f"{where}: byte at section offset {nonzero} is "
+                    f"{data[nonzero]:#04x}; BTF map definitions must be all zeroes"
+                )
+            def_id = btf.resolve(var.type)
+            struct_t = btf.type_by_id(def_id)
+            if not isinstance(struct_t, t.Struct):
+                raise CollectionError(
+                    f"{where}: definition is {r.KIND_NAMES[struct_t.kind]}, not STRUCT"
+                )
+            if struct_t.size > vsi.size:
+                raise CollectionError(
+                    f"{where}: definition of {struct_t.size} bytes exceeds its variable "
+                    f"({vsi.size} bytes)"
+                )
+            if name in out:
+                raise CollectionError(f"{where}: duplicate map name")
+            try:
+                spec = _map_from_btf(btf, struct_t, name, inner=False)
+            except BTFError as exc:
+                raise CollectionError(f"{where}: {exc}") from None
+            spec.section = sec.name
+            spec.section_offset = vsi.offset
+            out[name] = spec
+            values_off = next(
+                (m.offset_bits // 8 for m in struct_t.members if m.name == "values"), -1
+            )
+            placed.append((vsi.offset, vsi.offset + vsi.size, spec, values_off))
+        if len(placed) != len(osec.symbols):
+            extra = sorted(
+                s.name for s in osec.symbols.values() if s.name not in {p[2].name for p in placed}
+            )
+            raise CollectionError(
+                f"section {sec.name}: symbols {extra} have no BTF map definition"
+            )
+        _load_values(obj, osec, placed)
+
+
+def _first_nonzero(data: memoryview, start: int, end: int) -> int:
+    chunk = bytes(data[start:end])
+    if not chunk.strip(b"\0"):
+        return -1
+    return start + len(chunk) - len(chunk.lstrip(b"\0"))
+
+
+def _uint_member(btf: BTFSpec, member: t.Member, map_name: str) -> int:
+    """The value of a ``__uint(name, N)`` member (or cilium's ``__ulong`` enum)."""
+    typ = btf.type_by_id(btf.resolve(member.type))
+    if isinstance(typ, t.Pointer):
+        target = btf.type_by_id(typ.type)
+        if isinstance(target, t.Array):
+            return target.nelems
+        raise CollectionError(
+            f"map {map_name!r}: member {member.name!r}: pointer to "
+            f"{r.KIND_NAMES[target.kind]}, expected ARRAY"
+        )
+    if isinstance(typ, t.Enum | t.Enum64):
+        if not typ.values:
+            raise CollectionError(f"map {map_name!r}: member {member.name!r}: empty enum")
+        return typ.values[0].value & 0xFFFFFFFFFFFFFFFF
+    raise CollectionError(
+        f"map {map_name!r}: member {member.name!r}: {r.KIND_NAMES[typ.kind]}, expected PTR"
+    )
+
+
+def _u32_member(btf: BTFSpec, member: t.Member, map_name: str) -> int:
+    value = _uint_member(btf, member, map_name)
+    if value > 0xFFFFFFFF:
+        raise CollectionError(f"map {map_name!r}: member {member.name!r}: {value} exceeds u32")
+    return value
+
+
+def _typed_member(btf: BTFSpec, member: t.Member, map_name: str) -> tuple[int, int]:
+    """``__type(key, T)``: a pointer to T; returns (T's id, T's size)."""
+    typ = btf.type_by_id(member.type)
+    if not isinstance(typ, t.Pointer):
+        raise CollectionError(
+            f"map {map_name!r}: member {member.name!r}: {r.KIND_NAMES[typ.kind]}, expected PTR"
+        )
+    try:
+        size = btf.size_of(typ.type)
+    except BTFError as exc:
+        raise CollectionError(f"map {map_name!r}: member {member.name!r}: {exc}") from None
+    return typ.type, size
+
+
+def _set_size(old: int, new: int, map_name: str, what: str) -> int:
+    if old and old != new:
+        raise CollectionError(f"map {map_name!r}: {what} {new} conflicts with earlier {old}")
+    return new
+
+
+def _map_from_btf(btf: BTFSpec, struct_t: t.Struct, name: str, *, inner: bool) -> MapSpec:
+    spec = MapSpec(name=name, type=0, key_size=0, value_size=0, max_entries=0)
+    last = len(struct_t.members) - 1
+    for i, member in enumerate(struct_t.members):
+        mname = member.name
+        if mname == "type":
+            spec.type = _u32_member(btf, member, name)
+        elif mname == "max_entries":
+            spec.max_entries = _u32_member(btf, member, name)
+        elif mname == "map_flags":
+            spec.flags = _u32_member(btf, member, name)
+        elif mname == "numa_node":
+            spec.numa_node = _u32_member(btf, member, name)
+        elif mname == "map_extra":
+            spec.map_extra = _uint_member(btf, member, name)
+        elif mname == "key_size":
+            spec.key_size = _set_size(spec.key_size, _u32_member(btf, member, name), name,
+                                      "key_size")
+        elif mname == "value_size":
+            spec.value_size = _set_size(spec.value_size, _u32_member(btf, member, name), name,
+                                        "value_size")
+        elif mname == "key":
+            tid, size = _typed_member(btf, member, name)
+            spec.key_size = _set_size(spec.key_size, size, name, "key size")
+            spec.key_type_id = tid
+        elif mname == "value":
+            tid, size = _typed_member(btf, member, name)
+            spec.value_size = _set_size(spec.value_size, size, name, "value size")
+            spec.value_type_id = tid
+        elif mname == "pinning":
+            if inner:
+                raise CollectionError(f"map {name!r}: inner map definitions cannot be pinned")
+            pin = _u32_member(btf, member, name)
+            if pin not in (PIN_NONE, PIN_BY_NAME):
+                raise CollectionError(f"map {name!r}: pinning {pin} is neither 0 nor 1")
+            spec.pinning = pin
+        elif mname == "values":
+            if inner:
+                raise CollectionError(f"map {name!r}: inner map has a 'values' member")
+            if i != last:
+                raise CollectionError(f"map {name!r}: 'values' must be the last member")
+            spec.value_size = _set_size(spec.value_size, 4, name, "value size")
+            spec.inner = _values_member(btf, member, spec, name)
+        else:
+            raise CollectionError(
+                f"map {name!r}: unknown member {mname!r} in BTF map definition"
+            )
+    if spec.type == 0:
+        raise CollectionError(f"map {name!r}: no map type (BPF_MAP_TYPE_UNSPEC)")
+    return spec
+
+
+def _values_member(btf: BTFSpec, member: t.Member, spec: MapSpec, name: str) -> MapSpec | None:
+    arr = btf.type_by_id(member.type)
+    if not isinstance(arr, t.Array) or arr.nelems:
+        raise CollectionError(f"map {name!r}: 'values' is not a flexible array")
+    ptr = btf.type_by_id(btf.resolve(arr.type))
+    if not isinstance(ptr, t.Pointer):
+        raise CollectionError(f"map {name!r}: 'values' is not an array of pointers")
+    target = btf.type_by_id(btf.resolve(ptr.type))
+    if spec.type == MapType.PROG_ARRAY:
+        if not isinstance(target, t.FuncProto):
+            raise CollectionError(f"map {name!r}: prog array 'values' must point to functions")
+        return None
+    if spec.type not in _MAP_IN_MAP:
+        raise CollectionError(
+            f"map {name!r}: 'values' needs a map-in-map or prog array, map type is {spec.type}"
+        )
+    if not isinstance(target, t.Struct):
+        raise CollectionError(f"map {name!r}: map-in-map 'values' must point to a struct")
+    return _map_from_btf(btf, target, name + ".inner", inner=True)
+
+
+def _load_values(
+    obj: ObjectFile,
+    osec: ObjSection,
+    placed: list[tuple[int, int, MapSpec, int]],
+) -> None:
+    """Static initialisers of ``values``: one relocation per non-empty slot."""
+    if not osec.relocations:
+        return
+    placed.sort(key=lambda p: p[0])
+    contents: dict[str, list[MapKV]] = {}
+    by_index = obj.by_index
+    for off in sorted(osec.relocations):
+        sym = osec.relocations[off]
+        where = f"section {osec.name}: relocation at offset {off} against {sym.name!r}"
+        owner = None
+        for start, end, spec, values_off in placed:
+            if start <= off and off + POINTER_SIZE <= end:
+                owner = (start, spec, values_off)
+                break
+        if owner is None:
+            raise RelocationError(f"{where}: not inside any map definition")
+        start, spec, values_off = owner
+        if values_off < 0:
+            raise RelocationError(f"{where}: map {spec.name!r} has no 'values' member")
+        rel = off - start - values_off
+        if rel < 0 or rel % POINTER_SIZE:
+            raise RelocationError(
+                f"{where}: not at a 'values' slot of map {spec.name!r}"
+            )
+        target = by_index[sym.shndx]
+        if spec.type == MapType.PROG_ARRAY:
+            if target.kind is not Kind.PROGRAM or sym.type != elf.STT_FUNC:
+                raise RelocationError(f"{where}: prog array slot must point to a function")
+        elif target.kind is not Kind.BTF_MAPS or sym.name == spec.name:
+            raise RelocationError(f"{where}: map-in-map slot must point to another map")
+        contents.setdefault(spec.name, []).append(MapKV(rel // POINTER_SIZE, sym.name))
+    for _start, _end, spec, _values in placed:
+        if spec.name in contents:
+            spec.contents = tuple(contents[spec.name])

@@ -1,0 +1,177 @@
+"""An eBPF object's sections sorted by what they hold, with their symbols and
+relocations: the common ground of the maps, data, extern and program readers.
+
+Classification follows libbpf's ``bpf_object__elf_collect`` where the two anchor
+loaders agree, and cilium/ebpf's ``LoadCollectionSpec`` where only it accepts
+something (the legacy ``maps`` section).  Relocations are read only for program
+sections and ``.maps``: that is where libbpf applies them; debug sections' are
+never decoded.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from loader import elf
+from loader.btf.spec import Spec as BTFSpec
+from loader.errors import CollectionError, RelocationError
+
+LICENSE_SEC = "license"
+VERSION_SEC = "version"
+LEGACY_MAPS_SEC = "maps"
+BTF_MAPS_SEC = ".maps"
+KCONFIG_SEC = ".kconfig"
+KSYMS_SEC = ".ksyms"
+
+
+class Kind(enum.Enum):
+    UNDEF = "undef"  # SHN_UNDEF: externs, forward declarations
+    LEGACY_MAPS = "maps"
+    BTF_MAPS = ".maps"
+    DATA = "data"
+    PROGRAM = "program"
+
+
+@dataclass(slots=True, eq=False)
+class ObjSection:
+    section: elf.Section
+    kind: Kind
+    # Named symbols that mean something in this kind of section, by offset.
+    symbols: dict[int, elf.Symbol] = field(default_factory=dict)
+    # Relocations applying to this section: byte offset -> symbol.
+    relocations: dict[int, elf.Symbol] = field(default_factory=dict)
+    # How many relocations (from programs and .maps) point into this section.
+    references: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.section.name
+
+
+def is_data_section(name: str) -> bool:
+    """``.data``/``.rodata``/``.bss`` and their ``.NAME`` variants (libbpf's rule)."""
+    for prefix in (".data", ".rodata", ".bss"):
+        if name == prefix or name.startswith(prefix + "."):
+            return True
+    return False
+
+
+def is_legacy_maps_section(name: str) -> bool:
+    # cilium/ebpf also accepts "maps/NAME" (iproute2 style); libbpf 1.x refuses both.
+    return name == LEGACY_MAPS_SEC or name.startswith(LEGACY_MAPS_SEC + "/")
+
+
+class ObjectFile:
+    """The classified view of one ELF object."""
+
+    __slots__ = ("btf", "by_index", "elf", "license_sec", "symbols", "text_index",
+                 "version_sec")
+
+    def __init__(self, ef: elf.ELFFile, btf: BTFSpec | None) -> None:
+        self.elf = ef
+        self.btf = btf
+        self.by_index: dict[int, ObjSection] = {}
+        self.license_sec: elf.Section | None = None
+        self.version_sec: elf.Section | None = None
+        self.text_index = -1
+        if ef.symtab is None:
+            # libbpf: "couldn't find symbol table, stripped object file?"
+            raise CollectionError("object has no symbol table (SHT_SYMTAB); stripped?")
+        self.symbols: list[elf.Symbol] = ef.symbols
+        self._classify()
+        self._assign_symbols()
+        self._load_relocations()
+
+    # -- sections -----------------------------------------------------------------
+
+    def _classify(self) -> None:
+        by_index = self.by_index
+        by_index[elf.SHN_UNDEF] = ObjSection(self.elf.sections[0], Kind.UNDEF)
+        for sec in self.elf.sections[1:]:
+            name = sec.name
+            if name == LICENSE_SEC:
+                self.license_sec = sec
+            elif name == VERSION_SEC:
+                self.version_sec = sec
+            elif is_legacy_maps_section(name):
+                by_index[sec.index] = ObjSection(sec, Kind.LEGACY_MAPS)
+            elif name == BTF_MAPS_SEC:
+                by_index[sec.index] = ObjSection(sec, Kind.BTF_MAPS)
+            elif sec.type == elf.SHT_PROGBITS and sec.flags & elf.SHF_EXECINSTR:
+                if sec.size > 0:
+                    by_index[sec.index] = ObjSection(sec, Kind.PROGRAM)
+                    if name == ".text":
+                        self.text_index = sec.index
+            elif (sec.type == elf.SHT_PROGBITS or sec.type == elf.SHT_NOBITS) and (
+                is_data_section(name)
+            ):
+                by_index[sec.index] = ObjSection(sec, Kind.DATA)
+
+    def sections_of(self, kind: Kind) -> list[ObjSection]:
+        return [s for s in self.by_index.values() if s.kind is kind]
+
+    # -- symbols ------------------------------------------------------------------
+
+    def _assign_symbols(self) -> None:
+        by_index = self.by_index
+        for sym in self.symbols:
+            if not sym.name:
+                # Anonymous symbols are section symbols or debug info: never map,
+                # variable or function names.
+                continue
+            osec = by_index.get(sym.shndx)
+            if osec is None or osec.kind is Kind.UNDEF:
+                continue
+            typ = sym.type
+            if osec.kind is Kind.PROGRAM:
+                # Old LLVM tags functions NOTYPE; local NOTYPE symbols are jump labels.
+                if typ == elf.STT_FUNC or (typ == elf.STT_NOTYPE and sym.bind != elf.STB_LOCAL):
+                    prev = osec.symbols.get(sym.value)
+                    if prev is not None and prev.type == elf.STT_FUNC and typ != elf.STT_FUNC:
+                        continue
+                    osec.symbols[sym.value] = sym
+            elif typ == elf.STT_OBJECT or typ == elf.STT_NOTYPE:
+                osec.symbols[sym.value] = sym
+
+    # -- relocations --------------------------------------------------------------
+
+    def _load_relocations(self) -> None:
+        ef = self.elf
+        symbols = self.symbols
+        by_index = self.by_index
+        for osec in list(by_index.values()):
+            if osec.kind is not Kind.PROGRAM and osec.kind is not Kind.BTF_MAPS:
+                continue
+            rels = ef.relocations(osec.section)
+            if not rels:
+                continue
+            size = osec.section.size
+            out = osec.relocations
+            for rel in rels:
+                sym = symbols[rel.symbol_index]
+                where = f"section {osec.name}: relocation at offset {rel.offset}"
+                if rel.offset >= size:
+                    raise RelocationError(
+                        f"{where} against {sym.name or sym.index!r}: offset outside the "
+                        f"section ({size} bytes)"
+                    )
+                if osec.kind is Kind.PROGRAM and rel.offset % 8:
+                    raise RelocationError(
+                        f"{where} against {sym.name or sym.index!r}: offset is not at an "
+                        f"instruction boundary"
+                    )
+                target = by_index.get(sym.shndx)
+                if target is None:
+                    tname = (
+                        ef.sections[sym.shndx].name if sym.shndx < len(ef.sections)
+                        else f"index {sym.shndx:#x}"
+                    )
+                    raise RelocationError(
+                        f"{where}: symbol {sym.name!r} (index {sym.index}) is in section "
+                        f"{tname!r}, which holds no maps, data or code"
+                    )
+                if rel.offset in out:
+                    raise RelocationError(f"{where}: second relocation at the same offset")
+                out[rel.offset] = sym
+                target.references += 1

@@ -1,0 +1,136 @@
+"""``load_collection_spec``: an eBPF ELF object to a :class:`CollectionSpec`.
+
+The steps, each in its own module: classify sections, symbols and relocations
+(objfile), maps (maps), global data and variables (datasec), externs (externs),
+functions with relocations applied (programs, relocations), then linking
+(linker).  Every failure is a :class:`~loader.errors.LoaderError` naming the
+section, symbol and offset.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from loader import elf
+from loader.btf import parse_elf
+from loader.btf.ext import ExtInfos, parse_ext
+from loader.btf.spec import Spec as BTFSpec
+from loader.collection import linker
+from loader.collection.datasec import load_data_sections
+from loader.collection.externs import load_externs
+from loader.collection.maps import load_btf_maps, load_legacy_maps
+from loader.collection.objfile import ObjectFile
+from loader.collection.programs import Function, load_functions
+from loader.collection.relocations import Relocator
+from loader.collection.spec import CollectionSpec, ExternSpec, MapSpec, ProgramSpec, VariableSpec
+from loader.errors import CollectionError
+from loader.sections import program_section
+
+_U32 = {"<": struct.Struct("<I"), ">": struct.Struct(">I")}
+
+
+def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | memoryview,
+                         ) -> CollectionSpec:
+    """Parse an eBPF object (a path, or its bytes) into a CollectionSpec."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as f:
+            data = f.read()
+    else:
+        data = bytes(source)
+    ef = elf.ELFFile(data)
+    btf, ext = _load_btf(ef)
+    obj = ObjectFile(ef, btf)
+    license_text = _license(obj)
+    version = _version(obj)
+
+    maps: dict[str, MapSpec] = {}
+    load_legacy_maps(obj, maps)
+    load_btf_maps(obj, maps)
+    variables: dict[str, VariableSpec] = {}
+    load_data_sections(obj, maps, variables)
+    externs: dict[str, ExternSpec] = {}
+    load_externs(obj, maps, externs)
+
+    functions = load_functions(obj, Relocator(obj, maps, externs), ext)
+    programs, hidden = _link(obj, functions, license_text, version)
+    return CollectionSpec(
+        maps=maps, programs=programs, variables=variables, externs=externs, btf=btf,
+        byte_order=ef.byte_order, license=license_text, kernel_version=version,
+        functions=hidden,
+    )
+
+
+def _load_btf(ef: elf.ELFFile) -> tuple[BTFSpec | None, ExtInfos | None]:
+    if ef.section_by_name(".BTF") is None:
+        return None, None
+    btf = parse_elf(ef)
+    ext_sec = ef.section_by_name(".BTF.ext")
+    ext = parse_ext(bytes(ext_sec.data()), ef.byte_order, btf.strings) if ext_sec else None
+    return btf, ext
+
+
+def _license(obj: ObjectFile) -> str:
+    sec = obj.license_sec
+    if sec is None:
+        return ""
+    raw = bytes(sec.data()).rstrip(b"\0")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CollectionError(f"section {sec.name}: license {raw!r} is not UTF-8") from None
+
+
+def _version(obj: ObjectFile) -> int:
+    sec = obj.version_sec
+    if sec is None:
+        return 0
+    if sec.size != 4:
+        raise CollectionError(f"section {sec.name}: size {sec.size}, expected 4 (a u32)")
+    value: int = _U32[obj.elf.byte_order].unpack_from(sec.data())[0]
+    return value
+
+
+def _section_def(name: str) -> tuple[int, int, int, str, bool]:
+    """(program type, expected attach type, load flags, attach target, autoload)."""
+    ps = program_section(name)
+    atype = ps.expected_attach_type
+    return (int(ps.prog_type), int(atype) if atype is not None else 0, int(ps.load_flags),
+            ps.attach_target or "", ps.autoload)
+
+
+def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, version: int,
+          ) -> tuple[dict[str, ProgramSpec], dict[str, ProgramSpec]]:
+    programs: dict[str, ProgramSpec] = {}
+    hidden: dict[str, ProgramSpec] = {}
+    callees: dict[str, list[str]] = {}
+    defs: dict[str, tuple[int, int, int, str, bool]] = {}
+    bo = obj.elf.byte_order
+    for fn in functions.values():
+        sec_name = fn.section.name
+        is_text = fn.section.section.index == obj.text_index
+        sdef = defs.get(sec_name)
+        if sdef is None:
+            sdef = defs[sec_name] = _section_def(sec_name)
+        ptype, atype, flags, attach_to, autoload = sdef
+        # .text-only functions are hidden and never loaded alone: no linking.
+        placed, order = ([], []) if is_text else linker.link(fn, functions, callees)
+        insns = list(fn.instructions)
+        func_infos = list(fn.func_infos)
+        line_infos = list(fn.line_infos)
+        core_relos = list(fn.core_relos)
+        for (_name, base), callee in zip(placed, order, strict=True):
+            insns.extend(linker.copy_instructions(callee))
+            func_infos.extend((base + i, rec) for i, rec in callee.func_infos)
+            line_infos.extend((base + i, rec) for i, rec in callee.line_infos)
+            core_relos.extend((base + i, rec) for i, rec in callee.core_relos)
+        spec = ProgramSpec(
+            name=fn.name, section=sec_name, type=ptype, attach_type=atype, flags=flags,
+            attach_to=attach_to, license=license_text, kernel_version=version,
+            instructions=insns, insn_slots=fn.slots, byte_order=bo,
+            linked=tuple(n for n, _ in placed), section_offset=fn.offset,
+            global_binding=fn.global_binding, func_infos=func_infos, line_infos=line_infos,
+            core_relos=core_relos, autoload=autoload,
+        )
+        (hidden if is_text else programs)[fn.name] = spec
+    return programs, hidden

@@ -1,0 +1,140 @@
+"""Applying one ELF relocation to one instruction of a program section.
+
+The result is symbolic: an instruction gets a ``reference`` (a map, a data
+section, a function, an extern) and the pseudo source register the kernel
+expects; fds and final call offsets are filled in at load time.  Target offsets
+follow libbpf's arithmetic, which covers every LLVM generation at once:
+
+- data: ``offset = symbol value + imm`` (section symbols for statics carry the
+  offset in imm, object symbols in st_value), stored as ``offset << 32``;
+- calls: the callee starts at ``symbol value + (imm + 1) * 8`` in the target
+  section (global functions: imm -1; static ones via the section symbol);
+- function pointers (ld_imm64, callbacks): at ``symbol value + imm``.
+"""
+
+from __future__ import annotations
+
+from loader import elf
+from loader.asm import opcodes as op
+from loader.asm.instruction import Instruction
+from loader.collection.objfile import KCONFIG_SEC, Kind, ObjectFile, ObjSection
+from loader.collection.spec import ExternSpec, MapSpec
+from loader.errors import RelocationError
+
+SLOT = 8
+_BIND_NAMES = {elf.STB_LOCAL: "local", elf.STB_GLOBAL: "global", elf.STB_WEAK: "weak"}
+
+
+class Relocator:
+    """Resolves relocations of program sections against the object's maps,
+    data, functions and externs (all loaded before programs)."""
+
+    __slots__ = ("externs", "maps", "obj")
+
+    def __init__(
+        self, obj: ObjectFile, maps: dict[str, MapSpec], externs: dict[str, ExternSpec]
+    ) -> None:
+        self.obj = obj
+        self.maps = maps
+        self.externs = externs
+
+    def apply(self, osec: ObjSection, offset: int, ins: Instruction, sym: elf.Symbol) -> None:
+        target = self.obj.by_index[sym.shndx]
+        kind = target.kind
+        where = f"section {osec.name}: relocation at offset {offset} against {sym.name!r}"
+        if kind is Kind.LEGACY_MAPS or kind is Kind.BTF_MAPS:
+            self._map(where, ins, sym)
+        elif kind is Kind.DATA:
+            self._data(where, ins, sym, target)
+        elif kind is Kind.PROGRAM:
+            self._code(where, ins, sym, target)
+        else:
+            self._extern(where, ins, sym)
+
+    def _map(self, where: str, ins: Instruction, sym: elf.Symbol) -> None:
+        if ins.opcode != op.LD_IMM64:
+            raise RelocationError(f"{where}: map reference on opcode {ins.opcode:#04x}, "
+                                  f"not ld_imm64")
+        if sym.bind == elf.STB_LOCAL:
+            raise RelocationError(f"{where}: map symbol is static (local binding)")
+        if sym.type not in (elf.STT_OBJECT, elf.STT_NOTYPE):
+            raise RelocationError(f"{where}: map symbol has type {sym.type}, not OBJECT/NOTYPE")
+        spec = self.maps.get(sym.name)
+        if spec is None:
+            raise RelocationError(f"{where}: no map named {sym.name!r}")
+        ins.src = op.BPF_PSEUDO_MAP_FD
+        ins.imm = 0
+        ins.reference = sym.name
+
+    def _data(self, where: str, ins: Instruction, sym: elf.Symbol, target: ObjSection) -> None:
+        if ins.opcode != op.LD_IMM64:
+            raise RelocationError(f"{where}: data reference on opcode {ins.opcode:#04x}, "
+                                  f"not ld_imm64")
+        if sym.type == elf.STT_SECTION or sym.type == elf.STT_NOTYPE:
+            if sym.bind != elf.STB_LOCAL:
+                raise RelocationError(
+                    f"{where}: {_BIND_NAMES.get(sym.bind, sym.bind)} binding on a "
+                    f"section/notype data symbol"
+                )
+        elif sym.type != elf.STT_OBJECT:
+            raise RelocationError(f"{where}: data symbol has type {sym.type}")
+        offset = sym.value + (ins.imm & 0xFFFFFFFF)
+        if offset > target.section.size:
+            raise RelocationError(
+                f"{where}: offset {offset} is past the end of {target.name} "
+                f"({target.section.size} bytes)"
+            )
+        if target.name not in self.maps:
+            raise RelocationError(f"{where}: data section {target.name} has no map")
+        ins.src = op.BPF_PSEUDO_MAP_VALUE
+        ins.imm = offset << 32
+        ins.reference = target.name
+
+    def _code(self, where: str, ins: Instruction, sym: elf.Symbol, target: ObjSection) -> None:
+        if ins.opcode == op.CALL:
+            if ins.src != op.BPF_PSEUDO_CALL:
+                raise RelocationError(f"{where}: call with src {ins.src}, not a bpf2bpf call")
+            dest = sym.value + (ins.imm + 1) * SLOT
+        elif ins.opcode == op.LD_IMM64:
+            dest = sym.value + ins.imm
+            ins.src = op.BPF_PSEUDO_FUNC
+        else:
+            raise RelocationError(
+                f"{where}: code reference on opcode {ins.opcode:#04x}, neither a call "
+                f"nor ld_imm64"
+            )
+        func = target.symbols.get(dest)
+        if func is None or func.type not in (elf.STT_FUNC, elf.STT_NOTYPE):
+            raise RelocationError(
+                f"{where}: no function at offset {dest} of section {target.name}"
+            )
+        ins.imm = -1 if ins.opcode == op.CALL else 0
+        ins.reference = func.name
+
+    def _extern(self, where: str, ins: Instruction, sym: elf.Symbol) -> None:
+        if sym.bind not in (elf.STB_GLOBAL, elf.STB_WEAK):
+            raise RelocationError(f"{where}: undefined symbol with local binding")
+        ext = self.externs.get(sym.name)
+        if ext is None:
+            what = "call to undefined function" if ins.opcode == op.CALL else "unknown extern"
+            raise RelocationError(
+                f"{where}: {what} {sym.name!r} (no .kconfig/.ksyms BTF declares it)"
+            )
+        if ext.kind == "kconfig":
+            if ins.opcode != op.LD_IMM64:
+                raise RelocationError(f"{where}: kconfig read on opcode {ins.opcode:#04x}")
+            ins.src = op.BPF_PSEUDO_MAP_VALUE
+            ins.imm = ext.offset << 32
+            ins.reference = KCONFIG_SEC
+            return
+        if ins.opcode == op.CALL:
+            if ext.what != "func":
+                raise RelocationError(f"{where}: call to ksym variable {sym.name!r}")
+            ins.src = op.BPF_PSEUDO_KFUNC_CALL
+            ins.imm = -1
+        elif ins.opcode == op.LD_IMM64:
+            # The kernel wants BPF_PSEUDO_BTF_ID with the target's id at load time.
+            ins.imm = 0
+        else:
+            raise RelocationError(f"{where}: ksym reference on opcode {ins.opcode:#04x}")
+        ins.reference = sym.name
