@@ -17,7 +17,7 @@ from loader.btf import encode, parse_raw
 from loader.btf.dump import dump_json, dump_raw_bytes
 from loader.cli.btf import load_btf
 
-from .btf_samples import every_kind_blob
+from .test_btf_samples import every_kind_blob
 
 pytestmark = pytest.mark.oracle
 

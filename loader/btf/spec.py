@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from loader.btf import records as r
 from loader.btf import types as t
@@ -112,14 +112,12 @@ class Spec:
         return self._end_id
 
     def __iter__(self) -> Iterator[tuple[int, t.Type]]:
-        by_id = self.type_by_id
-        for tid in range(self.first_type_id, self._end_id):
-            yield tid, by_id(tid)
+        return zip(range(self.first_type_id, self._end_id), self.types(), strict=True)
 
     def types(self) -> list[t.Type]:
-        """Every type of this blob, in id order."""
-        by_id = self.type_by_id
-        return [by_id(tid) for tid in range(self.first_type_id, self._end_id)]
+        """Every type of this blob, in id order (decodes whatever is not cached yet)."""
+        self._decode_all()
+        return self._cache  # type: ignore[return-value]  # all filled by _decode_all
 
     def validate(self) -> None:
         """Decode every type: raises BTFError on the first bad one."""
@@ -278,123 +276,162 @@ class Spec:
     # -- decoding ------------------------------------------------------------------
 
     def _decode(self, tid: int) -> t.Type:
-        w = self._words
+        names = self.strings.mapping()
         pos = self._offsets[tid - self.first_type_id]
-        name_off, info, st = w[pos], w[pos + 1], w[pos + 2]
-        end = self._end_id
-        kind = (info >> 24) & 0x1F
-        vlen = info & 0xFFFF
-        kflag = bool(info >> 31)
-        if info & INFO_UNUSED_MASK:
-            raise BTFError(f"type id {tid}: unused info bits set: 0x{info:08x}")
-        if vlen and kind in _NO_VLEN:
-            raise BTFError(f"type id {tid} ({r.KIND_NAMES[kind]}): vlen {vlen} must be 0")
-        try:
-            get = self.strings.get
-            name = get(name_off) if name_off else ""
+        return decode_type(self._words, pos, tid, self._end_id, names.get, self.strings.get)
 
-            def ref(x: int, what: str = "type") -> int:
-                if x >= end:
-                    raise BTFError(
-                        f"type id {tid} ({r.KIND_NAMES[kind]}): {what} id {x} past the "
-                        f"last type {end - 1}"
-                    )
-                return x
-
-            if kind == r.BTF_KIND_INT:
-                data = w[pos + 3]
-                if data & 0xF000FF00:
-                    raise BTFError(f"type id {tid} (INT): unused bits set in 0x{data:08x}")
-                return t.Int(name, st, data >> 24, (data >> 16) & 0xFF, data & 0xFF, kflag)
-            if kind in (r.BTF_KIND_STRUCT, r.BTF_KIND_UNION):
-                cls = t.Struct if kind == r.BTF_KIND_STRUCT else t.Union
-                mem = t.Member
-                members = []
-                for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
-                    mt = w[j + 1]
-                    if mt >= end:
-                        ref(mt, f"member {(j - pos - 3) // 3} type")
-                    mo = w[j + 2]
-                    mname = get(w[j]) if w[j] else ""
-                    if kflag:
-                        members.append(mem(mname, mt, mo & 0xFFFFFF, mo >> 24))
-                    else:
-                        members.append(mem(mname, mt, mo, 0))
-                return cls(name, st, tuple(members), kflag)
-            if kind == r.BTF_KIND_FUNC_PROTO:
-                par = t.FuncParam
-                params = []
-                for j in range(pos + 3, pos + 3 + 2 * vlen, 2):
-                    pt = w[j + 1]
-                    if pt >= end:
-                        ref(pt, f"param {(j - pos - 3) // 2} type")
-                    params.append(par(get(w[j]) if w[j] else "", pt))
-                return t.FuncProto(ref(st, "return type"), tuple(params), name, kflag)
-            if kind == r.BTF_KIND_FUNC:
-                return t.Func(name, ref(st), vlen, kflag)
-            if kind == r.BTF_KIND_PTR:
-                return t.Pointer(ref(st), name, kflag)
-            if kind == r.BTF_KIND_TYPEDEF:
-                return t.Typedef(name, ref(st), kflag)
-            if kind == r.BTF_KIND_CONST:
-                return t.Const(ref(st), name, kflag)
-            if kind == r.BTF_KIND_VOLATILE:
-                return t.Volatile(ref(st), name, kflag)
-            if kind == r.BTF_KIND_RESTRICT:
-                return t.Restrict(ref(st), name, kflag)
-            if kind == r.BTF_KIND_ARRAY:
-                if st:
-                    raise BTFError(f"type id {tid} (ARRAY): size field must be 0, is {st}")
-                return t.Array(
-                    ref(w[pos + 3], "element type"), ref(w[pos + 4], "index type"),
-                    w[pos + 5], name, kflag,
-                )
-            if kind == r.BTF_KIND_ENUM:
-                ev = t.EnumValue
-                values = []
-                for j in range(pos + 3, pos + 3 + 2 * vlen, 2):
-                    v = w[j + 1]
-                    if kflag and v >= 0x80000000:
-                        v -= 0x100000000
-                    values.append(ev(get(w[j]) if w[j] else "", v))
-                return t.Enum(name, st, tuple(values), kflag)
-            if kind == r.BTF_KIND_ENUM64:
-                ev = t.EnumValue
-                values = []
-                for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
-                    v = w[j + 1] | (w[j + 2] << 32)
-                    if kflag and v >= 1 << 63:
-                        v -= 1 << 64
-                    values.append(ev(get(w[j]) if w[j] else "", v))
-                return t.Enum64(name, st, tuple(values), kflag)
-            if kind == r.BTF_KIND_FWD:
-                if st:
-                    raise BTFError(f"type id {tid} (FWD): size field must be 0, is {st}")
-                return t.Fwd(name, kflag)
-            if kind == r.BTF_KIND_VAR:
-                return t.Var(name, ref(st), w[pos + 3], kflag)
-            if kind == r.BTF_KIND_DATASEC:
-                vs = t.VarSecinfo
-                secinfos = []
-                for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
-                    secinfos.append(vs(ref(w[j], "var"), w[j + 1], w[j + 2]))
-                return t.Datasec(name, st, tuple(secinfos), kflag)
-            if kind == r.BTF_KIND_FLOAT:
-                return t.Float(name, st, kflag)
-            if kind == r.BTF_KIND_DECL_TAG:
-                idx = w[pos + 3]
-                if idx >= 0x80000000:
-                    idx -= 0x100000000
-                return t.DeclTag(name, ref(st), idx, kflag)
-            if kind == r.BTF_KIND_TYPE_TAG:
-                return t.TypeTag(name, ref(st), kflag)
-        except BTFError as exc:
-            if str(exc).startswith("type id"):
-                raise
-            raise BTFError(f"type id {tid} ({r.KIND_NAMES[kind]}): {exc}") from None
-        raise BTFError(f"type id {tid}: unknown kind {kind}")  # the index walk rejects these
+    def _decode_all(self) -> None:
+        """Fill the cache in one tight loop (what iteration over a cold spec does)."""
+        words, end, cache = self._words, self._end_id, self._cache
+        get, slow = self.strings.mapping().get, self.strings.get
+        tid = self.first_type_id
+        for idx, pos in enumerate(self._offsets):
+            if cache[idx] is None:
+                cache[idx] = decode_type(words, pos, tid + idx, end, get, slow)
 
 
+def _bad_ref(tid: int, kind: int, what: str, ref: int, end: int) -> BTFError:
+    return BTFError(
+        f"type id {tid} ({r.KIND_NAMES[kind]}): {what} id {ref} past the last type {end - 1}"
+    )
+
+
+def _name(get: Callable[[int], str | None], slow: Callable[[int], str], off: int,
+          tid: int) -> str:
+    found = get(off)
+    if found is not None:
+        return found
+    try:
+        return slow(off)
+    except BTFError as exc:
+        raise BTFError(f"type id {tid}: name: {exc}") from None
+
+
+def decode_type(
+    w: array[int], pos: int, tid: int, end: int,
+    get: Callable[[int], str | None], slow: Callable[[int], str],
+) -> t.Type:
+    """Decode the type at word ``pos``; ``get`` maps name offsets to names (None if
+    not a string start), ``slow`` resolves the rest or raises."""
+    no, info, st = w[pos], w[pos + 1], w[pos + 2]
+    kind = (info >> 24) & 0x1F
+    vlen = info & 0xFFFF
+    kflag = info >= 0x80000000
+    if info & INFO_UNUSED_MASK:
+        raise BTFError(f"type id {tid}: unused info bits set: 0x{info:08x}")
+    name = get(no)
+    if name is None:
+        name = _name(get, slow, no, tid)
+    if kind == 12:  # FUNC
+        if st >= end:
+            raise _bad_ref(tid, kind, "type", st, end)
+        return t.Func(name, st, vlen, kflag)
+    if kind == 13:  # FUNC_PROTO
+        if st >= end:
+            raise _bad_ref(tid, kind, "return type", st, end)
+        par = t.FuncParam
+        params = []
+        for j in range(pos + 3, pos + 3 + 2 * vlen, 2):
+            pt = w[j + 1]
+            if pt >= end:
+                raise _bad_ref(tid, kind, f"param {(j - pos - 3) // 2} type", pt, end)
+            pn = get(w[j])
+            if pn is None:
+                pn = _name(get, slow, w[j], tid)
+            params.append(par(pn, pt))
+        return t.FuncProto(st, tuple(params), name, kflag)
+    if vlen and kind in _NO_VLEN:
+        raise BTFError(f"type id {tid} ({r.KIND_NAMES[kind]}): vlen {vlen} must be 0")
+    if kind == 4 or kind == 5:  # STRUCT, UNION
+        mem = t.Member
+        members = []
+        for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
+            mt = w[j + 1]
+            if mt >= end:
+                raise _bad_ref(tid, kind, f"member {(j - pos - 3) // 3} type", mt, end)
+            mn = get(w[j])
+            if mn is None:
+                mn = _name(get, slow, w[j], tid)
+            mo = w[j + 2]
+            if kflag:
+                members.append(mem(mn, mt, mo & 0xFFFFFF, mo >> 24))
+            else:
+                members.append(mem(mn, mt, mo, 0))
+        if kind == 4:
+            return t.Struct(name, st, tuple(members), kflag)
+        return t.Union(name, st, tuple(members), kflag)
+    if kind in _REF_KINDS:
+        if st >= end:
+            raise _bad_ref(tid, kind, "type", st, end)
+        if kind == 2:
+            return t.Pointer(st, name, kflag)
+        if kind == 10:
+            return t.Const(st, name, kflag)
+        if kind == 8:
+            return t.Typedef(name, st, kflag)
+        if kind == 9:
+            return t.Volatile(st, name, kflag)
+        if kind == 11:
+            return t.Restrict(st, name, kflag)
+        if kind == 18:
+            return t.TypeTag(name, st, kflag)
+        if kind == 14:
+            return t.Var(name, st, w[pos + 3], kflag)
+        idx = w[pos + 3]  # DECL_TAG
+        return t.DeclTag(name, st, idx - 0x100000000 if idx >= 0x80000000 else idx, kflag)
+    if kind == 3:  # ARRAY
+        if st:
+            raise BTFError(f"type id {tid} (ARRAY): size field must be 0, is {st}")
+        et, it = w[pos + 3], w[pos + 4]
+        if et >= end:
+            raise _bad_ref(tid, kind, "element type", et, end)
+        if it >= end:
+            raise _bad_ref(tid, kind, "index type", it, end)
+        return t.Array(et, it, w[pos + 5], name, kflag)
+    if kind == 6 or kind == 19:  # ENUM, ENUM64
+        ev = t.EnumValue
+        values = []
+        step = 2 if kind == 6 else 3
+        for j in range(pos + 3, pos + 3 + step * vlen, step):
+            en = get(w[j])
+            if en is None:
+                en = _name(get, slow, w[j], tid)
+            if kind == 6:
+                v = w[j + 1]
+                if kflag and v >= 0x80000000:
+                    v -= 0x100000000
+            else:
+                v = w[j + 1] | (w[j + 2] << 32)
+                if kflag and v >= 1 << 63:
+                    v -= 1 << 64
+            values.append(ev(en, v))
+        if kind == 6:
+            return t.Enum(name, st, tuple(values), kflag)
+        return t.Enum64(name, st, tuple(values), kflag)
+    if kind == 1:  # INT
+        data = w[pos + 3]
+        if data & 0xF000FF00:
+            raise BTFError(f"type id {tid} (INT): unused bits set in 0x{data:08x}")
+        return t.Int(name, st, data >> 24, (data >> 16) & 0xFF, data & 0xFF, kflag)
+    if kind == 7:  # FWD
+        if st:
+            raise BTFError(f"type id {tid} (FWD): size field must be 0, is {st}")
+        return t.Fwd(name, kflag)
+    if kind == 15:  # DATASEC
+        vs = t.VarSecinfo
+        secinfos = []
+        for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
+            vt = w[j]
+            if vt >= end:
+                raise _bad_ref(tid, kind, f"entry {(j - pos - 3) // 3} var", vt, end)
+            secinfos.append(vs(vt, w[j + 1], w[j + 2]))
+        return t.Datasec(name, st, tuple(secinfos), kflag)
+    if kind == 16:  # FLOAT
+        return t.Float(name, st, kflag)
+    raise BTFError(f"type id {tid}: unknown kind {kind}")  # the index walk rejects these
+
+
+_REF_KINDS = frozenset({2, 8, 9, 10, 11, 14, 17, 18})
 _VOID = t.Void()
 _SIZED = (t.Int, t.Struct, t.Union, t.Enum, t.Enum64, t.Datasec, t.Float)
 

@@ -8,7 +8,7 @@ pointer) are kept so that encoding a decoded blob reproduces it byte for byte.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from typing import ClassVar
 
 from loader.btf import records as r
@@ -214,6 +214,39 @@ class Enum64:
     values: tuple[EnumValue, ...]
     signed: bool = False  # the kflag
 
+
+def _install_fast_init(cls: type) -> None:
+    """Replace the frozen dataclass ``__init__`` with one that stores through the slot
+    descriptors directly.
+
+    The generated frozen ``__init__`` goes through ``object.__setattr__`` per field;
+    calling the slots' ``__set__`` is about twice as fast, which matters when a
+    vmlinux decode builds ~300,000 of these.  Instances stay frozen (assignment
+    still raises) and compare, hash and print as dataclasses.
+    """
+    params = []
+    body = []
+    env: dict[str, object] = {}
+    for i, f in enumerate(fields(cls)):
+        env[f"_set{i}"] = cls.__dict__[f.name].__set__
+        if f.default is MISSING:
+            params.append(f.name)
+        else:
+            env[f"_def{i}"] = f.default
+            params.append(f"{f.name}=_def{i}")
+        body.append(f" _set{i}(self, {f.name})")
+    src = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body or [" pass"])
+    namespace: dict[str, object] = {}
+    exec(src, env, namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    cls.__init__ = init  # type: ignore[misc]
+
+
+for _cls in (Int, Pointer, Array, Member, Struct, Union, EnumValue, Enum, Fwd, Typedef,
+             Volatile, Const, Restrict, Func, FuncParam, FuncProto, Var, VarSecinfo, Datasec,
+             Float, DeclTag, TypeTag, Enum64):
+    _install_fast_init(_cls)
 
 Type = (
     Void | Int | Pointer | Array | Struct | Union | Enum | Fwd | Typedef | Volatile | Const
