@@ -137,6 +137,7 @@ def _d(
 _BTF = _F.ATTACH_BTF
 _SLEEP_BTF = _F.ATTACH_BTF | _F.SLEEPABLE
 
+# ``since`` "1.8" marks entries in libbpf master after v1.7.0, not yet released.
 # Order is significant (first match wins): "sk_reuseport/migrate" before
 # "sk_reuseport", "xdp.frags/devmap" before "xdp.frags", and so on.
 SECTION_DEFS: tuple[SectionDef, ...] = (
