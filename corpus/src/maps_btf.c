@@ -3,7 +3,8 @@
  * (no key/value, max_entries in bytes), perf event array (sizes only), queue
  * (no key), stack trace, bloom filter (map_extra), and a pinned map
  * (LIBBPF_PIN_BY_NAME), used from a tracepoint program so every map is
- * referenced by a relocation. */
+ * referenced by a relocation. Loading with libbpf pins the last map at
+ * /sys/fs/bpf/mb_pinned: remove it after trying. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
