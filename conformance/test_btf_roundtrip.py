@@ -1,0 +1,66 @@
+"""encode(parse(blob)) == blob for real blobs; parse(encode(spec)) == spec for built ones."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+
+from loader.btf import encode, encode_types, parse_elf, parse_raw, spec_from_types
+from loader.btf.elf import btf_section_bytes
+from loader.btf.ext import encode_ext, parse_ext
+from loader.elf import ELFFile
+
+from .test_btf_samples import btf_types, every_kind_types, valid_kinds_spec
+
+
+def test_vmlinux_roundtrip(vmlinux_btf_bytes):
+    spec = parse_raw(vmlinux_btf_bytes)
+    assert encode(spec) == vmlinux_btf_bytes
+
+
+def test_vmlinux_byte_swap_roundtrip(vmlinux_btf_bytes):
+    spec = parse_raw(vmlinux_btf_bytes)
+    swapped = parse_raw(encode(spec, ">"))
+    assert swapped.byte_order == ">"
+    assert swapped.types() == spec.types()
+    assert encode(swapped, "<") == vmlinux_btf_bytes
+
+
+def test_corpus_btf_and_ext_roundtrip(corpus_object):
+    elf = ELFFile(corpus_object.read_bytes())
+    raw = btf_section_bytes(elf)
+    spec = parse_raw(raw)
+    assert spec.byte_order == elf.byte_order
+    assert encode(spec) == raw
+    other = ">" if spec.byte_order == "<" else "<"
+    assert parse_raw(encode(spec, other)).types() == spec.types()
+    ext_sec = elf.section_by_name(".BTF.ext")
+    if ext_sec is not None:
+        ext_raw = bytes(ext_sec.data())
+        infos = parse_ext(ext_raw, elf.byte_order, spec.strings)
+        assert encode_ext(infos, elf.byte_order, spec.strings) == ext_raw
+
+
+def test_corpus_unfixed_elf_spec_is_the_section(corpus_object):
+    elf = ELFFile(corpus_object.read_bytes())
+    assert encode(parse_elf(elf, fixup=False)) == btf_section_bytes(elf)
+
+
+@pytest.mark.parametrize("byte_order", ["<", ">"])
+def test_every_kind_spec_roundtrip(byte_order):
+    spec = valid_kinds_spec(byte_order)
+    again = parse_raw(encode(spec))
+    assert again == spec
+    expect = every_kind_types()
+    expect[22] = spec.type_by_id(23)
+    assert again.types() == expect
+
+
+@settings(max_examples=150, deadline=None)
+@given(types=btf_types())
+def test_built_specs_roundtrip(types):
+    for byte_order in ("<", ">"):
+        spec = spec_from_types(types, byte_order)
+        assert spec.types() == types
+        assert parse_raw(encode(spec)) == spec
+        assert encode_types(types, byte_order) == encode(spec)
