@@ -57,7 +57,8 @@ def libbpf() -> Libbpf:
 def _ringbuf_size(declared: int) -> int:
     # libbpf's adjust_ringbuf_sz: the smallest page_size * 2**n >= declared.
     page = mmap.PAGESIZE
-    if declared == 0 or (declared % page == 0 and ((declared // page) & (declared // page - 1)) == 0):
+    pages = declared // page
+    if declared == 0 or (declared % page == 0 and pages & (pages - 1) == 0):
         return declared
     mul = 1
     while page * mul < declared:
@@ -73,7 +74,7 @@ def _compare_map(ours: MapSpec, theirs: LibbpfMap, where: str) -> None:
            ours.numa_node)
     want = (theirs.type, theirs.key_size, theirs.value_size, theirs.max_entries,
             theirs.map_flags, theirs.map_extra, theirs.numa_node)
-    assert got == want, f"{where}: (type, key, value, max, flags, extra, numa) {got} != libbpf {want}"
+    assert got == want, f"{where}: (type, key, value, max, flags, extra, numa) {got} != {want}"
     assert (ours.inner is None) == (theirs.inner is None), f"{where}: inner map presence"
     if ours.inner is not None and theirs.inner is not None:
         _compare_map(ours.inner, theirs.inner, where + " inner")
