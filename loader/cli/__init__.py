@@ -19,6 +19,7 @@ _SUBCOMMANDS: tuple[str, ...] = (
     "loader.cli.btf",
     "loader.cli.inspect",
     "loader.cli.probe",
+    "fuzz.cli",
 )
 
 
