@@ -20,6 +20,7 @@ _SUBCOMMANDS: tuple[str, ...] = (
     "loader.cli.inspect",
     "loader.cli.probe",
     "fuzz.cli",
+    "vm.cli",
 )
 
 

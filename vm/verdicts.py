@@ -1,0 +1,168 @@
+"""Judging merged matrix results: claim violations, model disagreements, cell marks.
+
+Pure functions over the merged JSON (no I/O), shared by the terminal table, the
+HTML page and the exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ALLOWLIST_PATH = Path(__file__).resolve().parent.parent / "corpus" / "expected" / (
+    "probe_allowlist.json"
+)
+
+
+def version_tuple(text: str) -> tuple[int, int] | None:
+    match = re.match(r"^(\d+)\.(\d+)", text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def load_allowlist(path: Path = ALLOWLIST_PATH) -> dict[str, Any]:
+    """probe name -> reason (or {kernel line or "*": reason})."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected an object of probe name -> reason")
+    return data
+
+
+def allow_reason(allowlist: dict[str, Any], probe: str, line: str) -> str | None:
+    entry = allowlist.get(probe)
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict):
+        reason = entry.get(line, entry.get("*"))
+        return reason if isinstance(reason, str) else None
+    return None
+
+
+def section_ok(section: Any) -> bool:
+    """A section holds results (not a {"status": ...} placeholder)."""
+    return isinstance(section, dict) and "status" not in section
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    css: str  # yes, no, violation, allowed, unknown, absent, agree, disagree
+    title: str
+
+
+def kernel_line(result: dict[str, Any]) -> str:
+    kernel = result.get("kernel") or {}
+    release = str(kernel.get("release", ""))
+    vt = version_tuple(release)
+    return f"{vt[0]}.{vt[1]}" if vt else release
+
+
+def probe_cell(result: dict[str, Any], probe: str, allowlist: dict[str, Any]) -> Cell:
+    if result.get("status") != "ok" or not section_ok(result.get("probes")):
+        return Cell(".", "absent", result.get("failure") or "no probe results")
+    entry = result["probes"].get(probe)
+    if entry is None:
+        return Cell(".", "absent", "probe not run on this kernel")
+    supported, claimed = entry.get("supported"), str(entry.get("claimed_min", ""))
+    error = entry.get("error") or ""
+    if supported is True:
+        return Cell("+", "yes", f"supported (claimed since {claimed})")
+    if supported is None:
+        return Cell("?", "unknown", f"could not decide: {error}")
+    line = kernel_line(result)
+    kv, cv = version_tuple(line), version_tuple(claimed)
+    if kv is not None and cv is not None and kv >= cv:
+        reason = allow_reason(allowlist, probe, line)
+        if reason is not None:
+            return Cell("a", "allowed", f"unsupported at {line} >= {claimed} (allowlisted: "
+                        f"{reason}) {error}".strip())
+        return Cell("X", "violation", f"CLAIM VIOLATION: unsupported on {line}, claimed since "
+                    f"{claimed}: {error}".strip())
+    return Cell("-", "no", f"unsupported (claimed since {claimed}): {error}".strip())
+
+
+def object_cell(result: dict[str, Any], name: str) -> Cell:
+    if result.get("status") != "ok" or not section_ok(result.get("objects")):
+        return Cell(".", "absent", result.get("failure") or "no object results")
+    entry = result["objects"].get(name)
+    if entry is None:
+        return Cell(".", "absent", "object not loaded on this kernel")
+    if entry.get("loaded"):
+        return Cell("+", "yes", "loaded")
+    return Cell("-", "no", f"errno {entry.get('errno')}: {entry.get('log_tail') or ''}".strip())
+
+
+def btf_case_cell(result: dict[str, Any], name: str) -> Cell:
+    if result.get("status") != "ok" or not section_ok(result.get("btf_cases")):
+        return Cell(".", "absent", result.get("failure") or "no BTF case results")
+    entry = result["btf_cases"].get(name)
+    if entry is None:
+        return Cell(".", "absent", "case not run on this kernel")
+    model, kernel = entry.get("model", {}), entry.get("kernel", {})
+    title = f"model: {model} / kernel: {kernel}"
+    if entry.get("agree"):
+        return Cell("=", "agree", title)
+    return Cell("!", "disagree", "MODEL DISAGREES: " + title)
+
+
+def row_names(results: dict[str, dict[str, Any]], section: str) -> list[str]:
+    names: set[str] = set()
+    for result in results.values():
+        sec = result.get(section)
+        if section_ok(sec):
+            names.update(sec)
+    return sorted(names)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # claim_violation, model_disagreement, kernel_failed
+    kernel: str
+    subject: str
+    detail: str
+    allowlisted: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "kernel": self.kernel, "subject": self.subject,
+                "detail": self.detail, "allowlisted": self.allowlisted}
+
+
+def findings(results: dict[str, dict[str, Any]], allowlist: dict[str, Any]) -> list[Finding]:
+    out: list[Finding] = []
+    for label, result in results.items():
+        if result.get("status") != "ok":
+            out.append(Finding("kernel_failed", label, label, str(result.get("failure"))))
+            continue
+        for probe in row_names({label: result}, "probes"):
+            cell = probe_cell(result, probe, allowlist)
+            if cell.css in ("violation", "allowed"):
+                reason = allow_reason(allowlist, probe, kernel_line(result))
+                out.append(Finding("claim_violation", label, probe, cell.title,
+                                   reason if cell.css == "allowed" else None))
+        for case in row_names({label: result}, "btf_cases"):
+            cell = btf_case_cell(result, case)
+            if cell.css == "disagree":
+                out.append(Finding("model_disagreement", label, case, cell.title))
+    return out
+
+
+def blocking(found: list[Finding]) -> list[Finding]:
+    """Findings that make the matrix fail: everything not allowlisted."""
+    return [f for f in found if f.allowlisted is None]
+
+
+def differing_probes(results: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Probes whose answer differs between the kernels that ran: label -> supported."""
+    ran = {k: r for k, r in results.items()
+           if r.get("status") == "ok" and section_ok(r.get("probes"))}
+    out: dict[str, dict[str, Any]] = {}
+    for probe in row_names(ran, "probes"):
+        answers = {k: r["probes"].get(probe, {}).get("supported") for k, r in ran.items()}
+        if len(set(answers.values())) > 1:
+            out[probe] = answers
+    return out
