@@ -8,7 +8,8 @@ of :mod:`loader.btf.records` and stops at the first record the kernel refuses.
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from loader.btf import records as r
 from loader.btf.validate_facts import KernelFacts, k_isalnum, k_isalpha, k_isprint
@@ -49,9 +50,10 @@ class RawType:
     array: tuple[int, int, int] = (0, 0, 0)
     # STRUCT/UNION members (name_off, type, offset), FUNC_PROTO params (name_off, type),
     # DATASEC var_secinfo (type, offset, size), ENUM/ENUM64 names
-    members: list[tuple[int, int, int]] = field(default_factory=list)
-    params: list[tuple[int, int]] = field(default_factory=list)
-    enum_names: list[int] = field(default_factory=list)
+    # (empty tuples by default: a million types must not cost three lists each)
+    members: Sequence[tuple[int, int, int]] = ()
+    params: Sequence[tuple[int, int]] = ()
+    enum_names: Sequence[int] = ()
     # VAR linkage, DECL_TAG component_idx
     linkage: int = 0
     component_idx: int = 0
@@ -261,6 +263,8 @@ def _struct(
     if t.name_off and not s.identifier_ok(t.name_off, f):
         raise _fail(t, "Invalid name")
     is_union = t.kind == r.BTF_KIND_UNION
+    members: list[tuple[int, int, int]] = []
+    t.members = members
     last_offset = 0
     for i in range(t.vlen):
         name_off, mtype, moff = rec.unpack_from(data, off + i * rec.size)
@@ -279,7 +283,7 @@ def _struct(
             raise _fail(t, f"{where} Invalid member bits_offset")
         if (bit_off + 7) // 8 > t.size_type:
             raise _fail(t, f"{where} Member bits_offset exceeds its struct size")
-        t.members.append((name_off, mtype, moff))
+        members.append((name_off, mtype, moff))
         last_offset = bit_off
     return need
 
@@ -298,13 +302,15 @@ def _enum(
         raise _fail(t, "Unexpected size")
     if t.name_off and not s.identifier_ok(t.name_off, f):
         raise _fail(t, "Invalid name")
+    names: list[int] = []
+    t.enum_names = names
     for i in range(t.vlen):
         name_off = rec.unpack_from(data, off + i * rec.size)[0]
         if not s.offset_valid(name_off):
             raise _fail(t, f"enumerator {i} Invalid name_offset:{name_off}")
         if not name_off or not s.identifier_ok(name_off, f):
             raise _fail(t, f"enumerator {i} Invalid name")
-        t.enum_names.append(name_off)
+        names.append(name_off)
     return need
 
 
@@ -364,6 +370,8 @@ def _datasec(
     _no_kflag(t)
     if not t.name_off or not s.section_ok(t.name_off, f):
         raise _fail(t, "Invalid name")
+    entries: list[tuple[int, int, int]] = []
+    t.members = entries
     last_end = 0
     total = 0
     for i in range(t.vlen):
@@ -379,7 +387,7 @@ def _datasec(
         if last_end > t.size_type:
             raise _fail(t, f"{where} Invalid offset+size")
         total += vsize
-        t.members.append((vtype, voff, vsize))
+        entries.append((vtype, voff, vsize))
     if t.size_type < total:
         raise _fail(t, "Invalid btf_info size")
     return need

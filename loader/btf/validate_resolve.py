@@ -12,7 +12,6 @@ and finally modifier chains are checked for type-tag placement.
 from __future__ import annotations
 
 import errno
-from enum import IntEnum
 
 from loader.btf import records as r
 from loader.btf.validate_facts import KernelFacts
@@ -41,13 +40,17 @@ VOID = RawType(type_id=0, name_off=0, info=0, size_type=0, kind=r.BTF_KIND_UNKN,
                kflag=False)
 
 
-class Mode(IntEnum):
+class Mode:
+    """enum resolve_mode (plain ints: compared a million times on vmlinux-sized BTF)."""
+
     TBD = 0
     PTR = 1
     STRUCT_OR_ARRAY = 2
 
 
-class Visit(IntEnum):
+class Visit:
+    """enum visit_state."""
+
     NOT_VISITED = 0
     VISITED = 1
     RESOLVED = 2

@@ -10,6 +10,7 @@ from pathlib import Path
 from loader.btf.dump import dump_json, dump_raw_bytes
 from loader.btf.elf import parse_elf
 from loader.btf.spec import Spec, open_raw
+from loader.cli.btf_check import register_check
 from loader.errors import LoaderError
 
 _ELF_MAGIC = b"\x7fELF"
@@ -48,3 +49,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     dump.add_argument("--base", metavar="FILE", help="base BTF for split BTF (kernel modules)")
     dump.add_argument("--json", action="store_true", help="structured output")
     dump.set_defaults(func=_dump)
+    register_check(sub)
