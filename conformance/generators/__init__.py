@@ -1,0 +1,1 @@
+"""Hypothesis strategies for synthetic BTF and ELF blobs (facade in progress)."""
