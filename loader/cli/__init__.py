@@ -18,6 +18,7 @@ from loader.errors import LoaderError
 _SUBCOMMANDS: tuple[str, ...] = (
     "loader.cli.btf",
     "loader.cli.inspect",
+    "loader.cli.load",
     "loader.cli.probe",
     "fuzz.cli",
     "vm.cli",
