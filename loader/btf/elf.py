@@ -11,14 +11,15 @@ spec is the section as stored, which is what ``bpftool btf dump`` shows.
 
 from __future__ import annotations
 
-import dataclasses
+from array import array
 
 from loader.btf import records as r
 from loader.btf import types as t
-from loader.btf.encode import encode_types
 from loader.btf.spec import MAX_RESOLVE_DEPTH, POINTER_SIZE, Spec, open_raw
 from loader.elf import ELFFile
 from loader.errors import BTFError
+
+_U32_MAX = 0xFFFFFFFF
 
 
 def btf_section_bytes(elf: ELFFile, name: str = ".BTF") -> bytes:
@@ -48,83 +49,117 @@ def parse_elf(
     return fixup_datasecs(spec, elf)
 
 
-def _alignment(spec: Spec, type_id: int) -> int:
-    for _ in range(MAX_RESOLVE_DEPTH):
-        typ = spec.type_by_id(spec.resolve(type_id))
-        if isinstance(typ, t.Int | t.Enum | t.Enum64 | t.Float):
-            return max(1, min(typ.size, 8))
-        if isinstance(typ, t.Pointer):
-            return POINTER_SIZE
-        if isinstance(typ, t.Array):
-            type_id = typ.type
-            continue
-        if isinstance(typ, t.Struct | t.Union):
-            return max((_alignment(spec, m.type) for m in typ.members), default=1)
-        return 1
-    raise BTFError(f"type id {type_id}: array chain deeper than {MAX_RESOLVE_DEPTH}")
+def _alignment(spec: Spec, type_id: int, memo: dict[int, int], depth: int = 0) -> int:
+    """Natural alignment of ``type_id`` (libbpf's btf__align_of, without packing).
+
+    ``memo`` is shared across one DATASEC: a hostile blob can nest structs as a DAG
+    whose unfolding is exponential.  Nesting is bounded like the kernel's resolve
+    stack, which also turns a struct that contains itself into an error.
+    """
+    found = memo.get(type_id)
+    if found is not None:
+        return found
+    if depth > MAX_RESOLVE_DEPTH:
+        raise BTFError(f"type id {type_id}: nested deeper than {MAX_RESOLVE_DEPTH} levels")
+    typ = spec.type_by_id(spec.resolve(type_id))
+    align = 1
+    if isinstance(typ, t.Int | t.Enum | t.Enum64 | t.Float):
+        align = max(1, min(typ.size, 8))
+    elif isinstance(typ, t.Pointer):
+        align = POINTER_SIZE
+    elif isinstance(typ, t.Array):
+        align = _alignment(spec, typ.type, memo, depth + 1)
+    elif isinstance(typ, t.Struct | t.Union):
+        align = max((_alignment(spec, m.type, memo, depth + 1) for m in typ.members), default=1)
+    memo[type_id] = align
+    return align
 
 
-def _layout_kconfig(spec: Spec, ds: t.Datasec) -> tuple[t.Datasec, dict[int, t.Var]]:
+def _layout_kconfig(spec: Spec, ds_id: int, words: array[int]) -> None:
+    """Lay out .kconfig's VARs in order with natural alignment, as libbpf does,
+    and turn their extern linkage into allocated (patching ``words``)."""
+    _, pos = spec.raw_type(ds_id)
+    vlen = words[pos + 1] & 0xFFFF
     offset = 0
-    out = []
-    retyped: dict[int, t.Var] = {}
-    for vsi in ds.vars:
-        var = spec.type_by_id(vsi.type)
+    memo: dict[int, int] = {}
+    for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
+        vid = words[j]
+        var = spec.type_by_id(vid)
         if not isinstance(var, t.Var):
-            raise BTFError(f"DATASEC .kconfig: entry type id {vsi.type} is not a VAR")
+            raise BTFError(f"DATASEC .kconfig: entry type id {vid} is not a VAR")
         size = spec.size_of(var.type)
-        align = _alignment(spec, var.type)
+        align = _alignment(spec, var.type, memo)
         offset = (offset + align - 1) // align * align
-        out.append(t.VarSecinfo(vsi.type, offset, size))
+        words[j + 1] = offset
+        words[j + 2] = size
         offset += size
-        if var.linkage == r.BTF_VAR_GLOBAL_EXTERN:
-            retyped[vsi.type] = dataclasses.replace(var, linkage=r.BTF_VAR_GLOBAL_ALLOCATED)
-    return dataclasses.replace(ds, size=offset, vars=tuple(out)), retyped
+        if var.linkage == r.BTF_VAR_GLOBAL_EXTERN and vid >= spec.first_type_id:
+            _, var_pos = spec.raw_type(vid)
+            words[var_pos + 3] = r.BTF_VAR_GLOBAL_ALLOCATED
+    words[pos + 2] = offset
 
 
 def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
-    types = spec.types()
+    """The spec with DATASEC sizes and VAR offsets filled in from the ELF.
+
+    Patched in a copy of the spec's word array, in place: types are not decoded
+    (only the DATASECs and their VARs are looked at) and nothing is re-encoded,
+    so the cost is one pass over the type index.
+    """
+    words, offsets = spec.index
     first = spec.first_type_id
+    # DATASEC is kind 15; the kind sits in bits 24-28 of each type's info word.
+    kind = r.BTF_KIND_DATASEC
+    datasecs = [idx for idx, pos in enumerate(offsets) if (words[pos + 1] >> 24) & 0x1F == kind]
+    if not datasecs:
+        return spec
+    patched = array("I", words)
+    # The fixed-up spec reads patched words, but the lookups below run on the
+    # original (unpatched) spec: each reads only types the patches do not touch
+    # (VAR names, the types of .kconfig VARs), or the DATASEC being patched.
     changed = False
     symbols: dict[int, dict[str, int]] | None = None
-    for idx, typ in enumerate(types):
-        if not isinstance(typ, t.Datasec):
+    for idx in datasecs:
+        tid = idx + first
+        pos = offsets[idx]
+        name = spec.name_of(tid)
+        if name == ".ksyms":
             continue
-        if typ.name == ".ksyms":
-            continue
-        if typ.name == ".kconfig":
-            ds, retyped = _layout_kconfig(spec, typ)
-            types[idx] = ds
-            for vid, var in retyped.items():
-                if vid >= first:
-                    types[vid - first] = var
+        if name == ".kconfig":
+            _layout_kconfig(spec, tid, patched)
             changed = True
             continue
-        if typ.size != 0:
+        if words[pos + 2] != 0:
             continue
-        sec = elf.section_by_name(typ.name)
+        sec = elf.section_by_name(name)
         if sec is None:
-            raise BTFError(f"DATASEC {typ.name!r} (type id {idx + first}): no ELF section")
+            raise BTFError(f"DATASEC {name!r} (type id {tid}): no ELF section")
         if symbols is None:
             symbols = {}
             for sym in elf.symbols:
                 symbols.setdefault(sym.shndx, {}).setdefault(sym.name, sym.value)
         in_section = symbols.get(sec.index, {})
-        new_vars = []
-        for vsi in typ.vars:
+        # Decoding the DATASEC checks its entries' type ids before they are used.
+        ds = spec.type_by_id(tid)
+        assert isinstance(ds, t.Datasec)
+        for j, vsi in enumerate(ds.vars):
             var_name = spec.name_of(vsi.type)
-            if var_name not in in_section:
+            value = in_section.get(var_name)
+            if value is None:
                 raise BTFError(
-                    f"DATASEC {typ.name!r}: no symbol for VAR {var_name!r} "
+                    f"DATASEC {name!r}: no symbol for VAR {var_name!r} "
                     f"(type id {vsi.type})"
                 )
-            new_vars.append(dataclasses.replace(vsi, offset=in_section[var_name]))
-        types[idx] = dataclasses.replace(typ, size=sec.size, vars=tuple(new_vars))
+            if value > _U32_MAX:
+                raise BTFError(
+                    f"DATASEC {name!r}: symbol {var_name!r} value {value} does not fit "
+                    f"a VAR offset (u32)"
+                )
+            patched[pos + 4 + 3 * j] = value
+        if sec.size > _U32_MAX:
+            raise BTFError(f"DATASEC {name!r}: section size {sec.size} does not fit a u32")
+        patched[pos + 2] = sec.size
         changed = True
     if not changed:
         return spec
-    blob = encode_types(
-        types, spec.byte_order, base=spec.base, strings=spec.strings,
-        header=spec.header, layout=spec.layout,
-    )
-    return open_raw(blob, spec.base)
+    return spec.with_words(patched)

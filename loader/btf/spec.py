@@ -149,6 +149,24 @@ class Spec:
         """The type section as host-order u32 words, and each own type's word position."""
         return self._words, self._offsets
 
+    def with_words(self, words: array[int]) -> Spec:
+        """This spec over patched ``words`` of the same layout (same kinds and vlens
+        at the same positions; only values changed), e.g. after a DATASEC fix-up.
+
+        The index and the name index are shared (names must not be patched); no
+        decoded type is, since the patch may have changed any of them.
+        """
+        if len(words) != len(self._words):
+            raise BTFError(
+                f"patched word array has {len(words)} words, the spec {len(self._words)}"
+            )
+        spec = Spec(
+            byte_order=self.byte_order, header=self.header, words=words,
+            offsets=self._offsets, strings=self.strings, layout=self.layout, base=self.base,
+        )
+        spec._name_index = self._name_index
+        return spec
+
     def raw_type(self, type_id: int) -> tuple[array[int], int]:
         """The word array and the word position of ``type_id`` (own types only)."""
         return self._words, self._offsets[type_id - self.first_type_id]
