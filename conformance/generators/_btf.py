@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.generators._draw import Draw
+from loader.btf import encode_types
 from loader.btf import records as r
 from loader.btf import types as t
 from loader.btf.validate_facts import KernelFacts
@@ -86,6 +87,9 @@ class BTFShape:
     @property
     def kinds(self) -> frozenset[int]:
         return frozenset(typ.kind for typ in self.types)
+
+    def encode(self, byte_order: r.ByteOrder = "<") -> bytes:
+        return encode_types(self.types, byte_order)
 
 
 class _Builder:
