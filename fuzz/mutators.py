@@ -42,7 +42,27 @@ def _edge64(rng: random.Random, near: int) -> int:
 
 
 def _bytes_fallback(data: bytes, max_size: int) -> bytes:
+    # libFuzzer's own byte mutations; only callable inside a running fuzzer.
     return atheris.Mutate(data, max_size)
+
+
+def mutate_bytes(body: bytes, rng: random.Random, max_len: int) -> bytes:
+    """One small edit of a section body: bit flip, edge value, insert, or erase."""
+    out = bytearray(body)
+    pick = rng.randrange(4)
+    if not out or pick == 2:
+        at = rng.randrange(len(out) + 1)
+        out[at:at] = bytes(rng.getrandbits(8) for _ in range(rng.choice((1, 4, 8))))
+    elif pick == 0:
+        at = rng.randrange(len(out))
+        out[at] ^= 1 << rng.randrange(8)
+    elif pick == 1 and len(out) >= 4:
+        at = rng.randrange(len(out) - 3) & ~3
+        out[at:at + 4] = _edge32(rng, 0).to_bytes(4, "little")
+    else:
+        at = rng.randrange(len(out))
+        del out[at:at + rng.choice((1, 4, 8))]
+    return bytes(out[:max_len])
 
 
 # -- BTF --------------------------------------------------------------------
@@ -214,9 +234,9 @@ def elf_mutate(data: bytes, rng: random.Random, max_size: int) -> bytes:
             try:
                 new = btf_mutate(body, rng)
             except ValueError:
-                new = atheris.Mutate(body, len(body) + 64)
+                new = mutate_bytes(body, rng, len(body) + 64)
         else:
-            new = atheris.Mutate(body, max(len(body) * 2, 64))
+            new = mutate_bytes(body, rng, max(len(body) * 2, 64))
         if len(new) == len(body):
             out[sec.offset:sec.offset + len(body)] = new
         else:

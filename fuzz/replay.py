@@ -45,7 +45,7 @@ class Outcome:
     @property
     def key(self) -> str:
         """What deduplicates findings: exception type + innermost project frame."""
-        return f"{self.exc_type} at {self.frame or '?'}"
+        return f"{self.exc_type} at {self.frame or '?'}"  # as finding_key()
 
 
 def innermost_project_frame(tb: TracebackType | None) -> tuple[str, int]:
@@ -58,6 +58,25 @@ def innermost_project_frame(tb: TracebackType | None) -> tuple[str, int]:
             best = (f"{path.relative_to(REPO)}:{code.co_name}", tb.tb_lineno)
         tb = tb.tb_next
     return best
+
+
+def finding_key_parts(exc: BaseException) -> tuple[str, str, int]:
+    """``(type name, innermost project frame, line)`` of a raised exception."""
+    exc_type = type(exc).__name__
+    where = exc.__traceback__
+    if isinstance(exc, AssertionError) and exc.__cause__ is not None:
+        # A disagreement raised from one side's error: that side's frame says
+        # where the two views part; the target's own line would merge them all.
+        exc_type = f"{exc_type}<{type(exc.__cause__).__name__}>"
+        where = exc.__cause__.__traceback__
+    frame, line = innermost_project_frame(where)
+    return exc_type, frame, line
+
+
+def finding_key(exc: BaseException) -> str:
+    """The deduplication key triage files a raised exception under."""
+    exc_type, frame, _line = finding_key_parts(exc)
+    return f"{exc_type} at {frame or '?'}"
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
@@ -73,14 +92,7 @@ def run_one(test_one_input: Callable[[bytes], None], data: bytes,
     try:
         test_one_input(data)
     except (Exception, SystemExit) as exc:
-        exc_type = type(exc).__name__
-        where = exc.__traceback__
-        if isinstance(exc, AssertionError) and exc.__cause__ is not None:
-            # A disagreement raised from one side's error: that side's frame says
-            # where the two views part, the target's own line would merge them all.
-            exc_type = f"{exc_type}<{type(exc.__cause__).__name__}>"
-            where = exc.__cause__.__traceback__
-        frame, line = innermost_project_frame(where)
+        exc_type, frame, line = finding_key_parts(exc)
         if isinstance(exc, InputTimeout):
             kind = "timeout"
         elif isinstance(exc, MemoryError):

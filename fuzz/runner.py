@@ -94,6 +94,7 @@ def write_wrapper(path: Path, opts: Options) -> Path:
     env = {
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
         "BPFCONFORM_FUZZ_AS_LIMIT_MB": str(opts.as_limit_mb),
+        "BPFCONFORM_FUZZ_REGRESS_DIR": str(opts.regress_root),
     }
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
     path.write_text(

@@ -66,12 +66,13 @@ def minimize(wrapper: Path, artifact: Path, out: Path, *, timeout_s: int,
     return artifact
 
 
-def reproduce(target: str, path: Path, *, timeout_s: float, as_limit_mb: int) -> Outcome:
+def reproduce(target: str, path: Path, *, timeout_s: float, as_limit_mb: int,
+              regress_root: Path = REGRESS_ROOT) -> Outcome:
     """Replay in a fresh interpreter, so a hang or an allocation cannot hurt this one."""
     cmd = [sys.executable, "-m", "fuzz.replay", target, str(path),
            f"--timeout={timeout_s}", f"--as-limit-mb={as_limit_mb}"]
     pythonpath = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=pythonpath)
+    env = dict(os.environ, PYTHONPATH=pythonpath, BPFCONFORM_FUZZ_REGRESS_DIR=str(regress_root))
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
                               timeout=timeout_s * 3 + 30, check=False)
@@ -146,7 +147,8 @@ def triage(target: str, regress_name: str, artifacts: list[Path], *, wrapper: Pa
         if kind is None or digest in seen:
             continue
         seen.add(digest)
-        outcome = reproduce(target, artifact, timeout_s=timeout_s, as_limit_mb=as_limit_mb)
+        outcome = reproduce(target, artifact, timeout_s=timeout_s, as_limit_mb=as_limit_mb,
+                            regress_root=regress_root)
         if outcome.status == "ok":
             # Flaky, or an rss-limit oom that only shows under libFuzzer's sampling.
             notes.append(f"{artifact.name}: {kind} did not reproduce outside libFuzzer")
@@ -160,7 +162,8 @@ def triage(target: str, regress_name: str, artifacts: list[Path], *, wrapper: Pa
             smaller = minimize(wrapper, artifact, workdir / f"min-{artifact.name}",
                                timeout_s=timeout_s)
             if smaller != artifact:
-                again = reproduce(target, smaller, timeout_s=timeout_s, as_limit_mb=as_limit_mb)
+                again = reproduce(target, smaller, timeout_s=timeout_s, as_limit_mb=as_limit_mb,
+                                  regress_root=regress_root)
                 if again.key == outcome.key:
                     path, outcome = smaller, again
         findings[outcome.key] = file_finding(target, regress_name, path.read_bytes(), outcome,

@@ -1,0 +1,46 @@
+"""A measured campaign: every target in turn, one process, a JSON report.
+
+``python -m fuzz.campaign --per-target 360 --out DIR [TARGET ...]`` keeps each
+target's corpus in ``DIR/corpus/TARGET`` (so a second campaign resumes), files
+findings under ``--regress-dir`` and writes ``DIR/campaign.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from fuzz import runner, targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fuzz.campaign")
+    parser.add_argument("targets", nargs="*", default=list(targets.TARGETS))
+    parser.add_argument("--per-target", type=float, default=360.0, metavar="S")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--regress-dir", type=Path, default=runner.triage.REGRESS_ROOT)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                 "per_target_s": args.per_target, "targets": {}}
+    results: dict[str, object] = {}
+    report["targets"] = results
+    for name in args.targets:
+        opts = runner.Options(target=name, time_s=args.per_target, jobs=1,
+                              corpus=args.out / "corpus" / name, regress_root=args.regress_dir)
+        try:
+            summary = runner.run(opts, workdir=args.out / "work" / name)
+        except (runner.RunnerError, targets.TargetUnavailable) as exc:
+            results[name] = {"error": str(exc)[-2000:]}
+        else:
+            results[name] = summary.as_json()
+        print(json.dumps({name: results[name]}), flush=True)
+        (args.out / "campaign.json").write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
