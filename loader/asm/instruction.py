@@ -49,6 +49,13 @@ class Instruction:
     symbol: str | None = None
     reference: str | None = None
 
+    def copy(self) -> Instruction:
+        """A shallow copy (cheaper than copy.copy, which goes through __reduce_ex__)."""
+        return Instruction(
+            self.opcode, self.dst, self.src, self.off, self.imm, self.next_opcode,
+            self.next_dst, self.next_src, self.next_off, self.symbol, self.reference,
+        )
+
     # --- opcode fields -----------------------------------------------------------
     @property
     def cls(self) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from loader.btf import records as r
 from loader.btf.strings import StringTable
+from loader.btf.types import _install_fast_init
 from loader.errors import BTFError, ExtInfoError
 
 _MIN_FUNC_INFO = 8
@@ -60,6 +61,12 @@ class ExtInfos:
     line_info_rec_size: int | None = _MIN_LINE_INFO
     core_relo_rec_size: int | None = _MIN_CORE_RELO
     hdr_len: int = r.BTF_EXT_HEADER_CORE_SIZE
+
+
+# The frozen dataclasses' generated __init__ costs a setattr call per field; a
+# .BTF.ext holds a record per source line, so use the slot-descriptor one.
+for _cls in (FuncInfo, LineInfo, CoreRelo):
+    _install_fast_init(_cls)
 
 
 def _string(strings: StringTable, off: int, where: str) -> str:
@@ -132,37 +139,56 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
                 f"{avail} bytes follow the header"
             )
     infos = ExtInfos(hdr_len=hdr_len)
+    # Records are read with iter_unpack over each section's slice (one C loop) when
+    # they have the known size, which is what every compiler emits; names go
+    # through the table's offset -> string map first.
+    names = strings.mapping().get
     size, secs = _blocks(data, hdr_len + fo, fl, "func_info", _MIN_FUNC_INFO, rec, strings)
     infos.func_info_rec_size = size
     fmt = rec.bpf_func_info
     for name, pos, count in secs:
+        assert size is not None
         lst = infos.func_infos.setdefault(name, [])
-        for p in range(pos, pos + count * (size or 0), size or 1):
+        if size == _MIN_FUNC_INFO:
+            lst.extend(FuncInfo(insn, tid) for insn, tid in fmt.iter_unpack(
+                data[pos:pos + count * size]))
+            continue
+        for p in range(pos, pos + count * size, size):
             insn, tid = fmt.unpack_from(data, p)
-            lst.append(FuncInfo(insn, tid, data[p + 8:p + (size or 0)]))
+            lst.append(FuncInfo(insn, tid, data[p + 8:p + size]))
     size, secs = _blocks(data, hdr_len + lo, ll, "line_info", _MIN_LINE_INFO, rec, strings)
     infos.line_info_rec_size = size
     lfmt = rec.bpf_line_info
     for name, pos, count in secs:
+        assert size is not None
         llst = infos.line_infos.setdefault(name, [])
-        for p in range(pos, pos + count * (size or 0), size or 1):
-            insn, file_off, line_off, line_col = lfmt.unpack_from(data, p)
-            where = f"line_info record at offset {p}"
+        raw = (lfmt.iter_unpack(data[pos:pos + count * size]) if size == _MIN_LINE_INFO
+               else (lfmt.unpack_from(data, p) for p in range(pos, pos + count * size, size)))
+        p = pos
+        for insn, file_off, line_off, line_col in raw:
+            file_name = names(file_off)
+            if file_name is None:
+                file_name = _string(strings, file_off, f"line_info record at offset {p}")
+            line_text = names(line_off)
+            if line_text is None:
+                line_text = _string(strings, line_off, f"line_info record at offset {p}")
             llst.append(LineInfo(
-                insn, _string(strings, file_off, where), _string(strings, line_off, where),
-                line_col >> _LINE_SHIFT, line_col & _COL_MASK, data[p + 16:p + (size or 0)],
+                insn, file_name, line_text, line_col >> _LINE_SHIFT, line_col & _COL_MASK,
+                data[p + 16:p + size] if size != _MIN_LINE_INFO else b"",
             ))
+            p += size
     size, secs = _blocks(data, hdr_len + co, cl, "core_relo", _MIN_CORE_RELO, rec, strings)
     infos.core_relo_rec_size = size
     cfmt = rec.bpf_core_relo
     for name, pos, count in secs:
+        assert size is not None
         clst = infos.core_relos.setdefault(name, [])
-        for p in range(pos, pos + count * (size or 0), size or 1):
+        for p in range(pos, pos + count * size, size):
             insn, tid, acc_off, kind = cfmt.unpack_from(data, p)
-            clst.append(CoreRelo(
-                insn, tid, _string(strings, acc_off, f"core_relo record at offset {p}"),
-                kind, data[p + 16:p + (size or 0)],
-            ))
+            acc = names(acc_off)
+            if acc is None:
+                acc = _string(strings, acc_off, f"core_relo record at offset {p}")
+            clst.append(CoreRelo(insn, tid, acc, kind, data[p + 16:p + size]))
     return infos
 
 

@@ -9,9 +9,8 @@ Instruction object, so fixing call offsets in one cannot disturb another.
 
 from __future__ import annotations
 
-import copy
-
 from loader.asm import opcodes as op
+from loader.asm.instruction import Instruction
 from loader.collection.programs import Function
 from loader.errors import RelocationError
 
@@ -68,5 +67,5 @@ def callees_of(fn: Function, functions: dict[str, Function],
     return found
 
 
-def copy_instructions(fn: Function) -> list:  # type: ignore[type-arg]
-    return [copy.copy(ins) for ins in fn.instructions]
+def copy_instructions(fn: Function) -> list[Instruction]:
+    return [ins.copy() for ins in fn.instructions]

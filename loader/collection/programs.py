@@ -9,6 +9,7 @@ on the section's instruction list, then the list is cut into functions.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from loader import elf
@@ -80,6 +81,7 @@ def _section_functions(
         relocator.apply(osec, off, insns[idx], sym)
 
     funcs: list[Function] = []
+    first_index: list[int] = []
     end_prev = 0
     for off in sorted(osec.symbols):
         sym = osec.symbols[off]
@@ -98,6 +100,7 @@ def _section_functions(
         if start_idx is None or end_idx is None:
             raise CollectionError(f"{where}: starts or ends inside an ld_imm64")
         end_prev = end
+        first_index.append(start_idx)
         body = insns[start_idx:end_idx]
         body[0].symbol = sym.name
         funcs.append(Function(sym.name, osec, off, body, sym.size // SLOT,
@@ -105,7 +108,7 @@ def _section_functions(
 
     _resolve_relative_calls(osec, insns, offsets)
     if ext is not None:
-        _attach_ext(name, funcs, ext)
+        _attach_ext(name, funcs, first_index, index_of, ext)
     return funcs
 
 
@@ -130,9 +133,15 @@ def _resolve_relative_calls(osec: ObjSection, insns: list[Instruction],
         ins.imm = -1
 
 
-def _attach_ext(name: str, funcs: list[Function], ext: ExtInfos) -> None:
+def _attach_ext(name: str, funcs: list[Function], first_index: list[int],
+                index_of: dict[int, int], ext: ExtInfos) -> None:
     """.BTF.ext insn_off are byte offsets into the section; give each record to
-    the function containing it, as an index into that function's instructions."""
+    the function containing it, as an index into that function's instructions.
+
+    ``funcs`` are sorted by offset and do not overlap; ``first_index`` is the
+    section-wide index of each one's first instruction, ``index_of`` maps byte
+    offsets of instruction starts to section-wide indices.
+    """
     kinds: tuple[tuple[list[FuncInfo] | list[LineInfo] | list[CoreRelo], str], ...] = (
         (ext.func_infos.get(name, []), "func_infos"),
         (ext.line_infos.get(name, []), "line_infos"),
@@ -140,28 +149,21 @@ def _attach_ext(name: str, funcs: list[Function], ext: ExtInfos) -> None:
     )
     if not any(records for records, _ in kinds):
         return
-    spans = []
-    for fn in funcs:
-        starts: dict[int, int] = {}
-        pos = fn.offset
-        for i, ins in enumerate(fn.instructions):
-            starts[pos] = i
-            pos += 16 if ins.opcode == op.LD_IMM64 else 8
-        spans.append((fn.offset, pos, starts, fn))
+    starts = [fn.offset for fn in funcs]
+    ends = [fn.offset + fn.slots * SLOT for fn in funcs]
     for records, attr in kinds:
         for rec in records:
-            for start, end, starts, fn in spans:
-                if start <= rec.insn_off < end:
-                    idx = starts.get(rec.insn_off)
-                    if idx is None:
-                        raise CollectionError(
-                            f"section {name}: .BTF.ext {attr} record at insn_off "
-                            f"{rec.insn_off} is not at an instruction"
-                        )
-                    getattr(fn, attr).append((idx, rec))
-                    break
-            else:
+            off = rec.insn_off
+            k = bisect_right(starts, off) - 1
+            if k < 0 or off >= ends[k]:
                 raise CollectionError(
-                    f"section {name}: .BTF.ext {attr} record at insn_off {rec.insn_off} "
+                    f"section {name}: .BTF.ext {attr} record at insn_off {off} "
                     f"is outside every function"
                 )
+            idx = index_of.get(off)
+            if idx is None:
+                raise CollectionError(
+                    f"section {name}: .BTF.ext {attr} record at insn_off {off} "
+                    f"is not at an instruction"
+                )
+            getattr(funcs[k], attr).append((idx - first_index[k], rec))

@@ -9,6 +9,7 @@ section, symbol and offset.
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 
@@ -91,6 +92,9 @@ def _version(obj: ObjectFile) -> int:
     return value
 
 
+# The table walk is linear in libbpf's 116 entries; objects repeat a handful of
+# names, so remember them (bounded: fuzzers make up endless names).
+@functools.lru_cache(maxsize=1024)
 def _section_def(name: str) -> tuple[int, int, int, str, bool]:
     """(program type, expected attach type, load flags, attach target, autoload)."""
     ps = program_section(name)
