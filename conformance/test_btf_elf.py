@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import io
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import pytest
 from elftools.elf.elffile import ELFFile as PyELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from loader.btf import parse_elf
+from loader.btf import records as r
 from loader.btf import types as t
 from loader.btf.ext import parse_ext
 from loader.elf import ELFFile
+from loader.errors import BTFError
+
+from .btf_raw import RawBTF
+from .elf_raw import SHT_PROGBITS, RawSection, make_elf
 
 
 def test_datasec_fixup_matches_elf(corpus_object):
@@ -61,3 +70,56 @@ def test_ext_infos_reference_existing_types(corpus_object):
         for cr in relos:
             spec.type_by_id(cr.type_id)
             assert cr.access_str
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Turn a hang into a failure (the regressions below used to never return)."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _kconfig_object(btf: RawBTF, var_type: int) -> bytes:
+    var = btf.var("CONFIG_X", var_type, r.BTF_VAR_GLOBAL_EXTERN)
+    btf.datasec(".kconfig", 0, [(var, 0, 0)])
+    return make_elf([RawSection(".BTF", SHT_PROGBITS, btf.blob())])
+
+
+def test_kconfig_struct_containing_itself_is_btferror():
+    # Laying out .kconfig asks for the VAR's alignment; a struct whose member is the
+    # struct itself used to recurse until RecursionError.
+    btf = RawBTF()
+    loop = btf.struct("loop", 4, [("self", 1, 0)])
+    with _deadline(10), pytest.raises(BTFError, match=f"type id {loop}: nested deeper"):
+        parse_elf(_kconfig_object(btf, loop))
+
+
+def test_kconfig_alignment_of_shared_substructs_is_not_exponential():
+    # 40 levels of structs, each with three members of the level below: unfolded,
+    # 3**40 visits (a hang); each type is visited once, and 40 levels is deeper
+    # than the kernel's resolve stack (32), so this must end in BTFError.
+    btf = RawBTF()
+    level = btf.int_()
+    for depth in range(40):
+        level = btf.struct(f"s{depth}", 4, [("a", level, 0), ("b", level, 0), ("c", level, 0)])
+    with _deadline(10), pytest.raises(BTFError, match="nested deeper than 32"):
+        parse_elf(_kconfig_object(btf, level))
+    # Within the limit, the shared sub-structs resolve to the int's alignment.
+    btf = RawBTF()
+    level = btf.int_("long", 8, 64)
+    for depth in range(30):
+        level = btf.struct(f"s{depth}", 8, [("a", level, 0), ("b", level, 0), ("c", level, 0)])
+    with _deadline(10):
+        spec = parse_elf(_kconfig_object(btf, level))
+    ds = spec.type_by_id(spec.find(".kconfig", r.BTF_KIND_DATASEC))
+    assert isinstance(ds, t.Datasec)
+    assert [(v.offset, v.size) for v in ds.vars] == [(0, 8)]
