@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from conformance.generators._btf import KIND_BY_NAME, KIND_NAMES, BTFShape, build_btf
 from conformance.generators._draw import Draw, HypothesisDraw, RandomDraw
+from conformance.generators._elf import ELFObject, ExpectedMap, ExpectedProgram, build_elf
 from conformance.generators._invalid_btf import (
     FAMILIES,
     UNBREAKABLE,
@@ -25,19 +26,31 @@ from conformance.generators._invalid_btf import (
     build_invalid,
     rules_for,
 )
+from conformance.generators._invalid_elf import FAMILIES as ELF_FAMILIES
+from conformance.generators._invalid_elf import InvalidELF, build_invalid_elf
 from loader.btf.validate_facts import KernelFacts, facts_for, parse_kernel
+from loader.elf import ByteOrder
 
 __all__ = [
+    "ELF_FAMILIES",
     "KIND_NAMES",
     "UNBREAKABLE",
     "BTFShape",
+    "ELFObject",
+    "ExpectedMap",
+    "ExpectedProgram",
     "InvalidBTF",
+    "InvalidELF",
     "btf_kinds_for",
     "btf_rules_for",
     "btf_specs",
+    "elf_objects",
     "invalid_btf",
+    "invalid_elf",
     "random_btf",
+    "random_elf",
     "random_invalid_btf",
+    "random_invalid_elf",
 ]
 
 MAX_TYPES_LIMIT = 5000
@@ -175,3 +188,71 @@ def random_invalid_btf(
         raise TypeError(f"rng must be a random.Random, got {rng!r}")
     facts = _facts(kernel)
     return _invalid(RandomDraw(rng), facts, _rules(rules, facts), _max_types(max_types))
+
+
+# -- ELF ---------------------------------------------------------------------------
+def _byte_order(byte_order: object) -> ByteOrder | None:
+    if byte_order not in (None, "<", ">"):
+        raise ValueError(f"byte_order must be None, '<' or '>', got {byte_order!r}")
+    return byte_order
+
+
+def _opt_bool(name: str, value: object) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise TypeError(f"{name} must be None or a bool, got {value!r}")
+    return value
+
+
+def _elf(draw: Draw, legacy: bool | None, btf: bool | None) -> ELFObject:
+    return build_elf(draw, legacy_maps=legacy, btf=btf)
+
+
+def elf_objects(
+    *, byte_order: str | None = None, legacy_maps: bool | None = None,
+    btf: bool | None = None,
+) -> st.SearchStrategy[tuple[ELFObject, str]]:
+    """``(object, byte_order)``: an object model (``.write(order)`` serialises it)
+    and the byte order to write it in (drawn when ``byte_order`` is None)."""
+    order = _byte_order(byte_order)
+    legacy = _opt_bool("legacy_maps", legacy_maps)
+    use_btf = _opt_bool("btf", btf)
+
+    @st.composite
+    def strategy(draw: st.DrawFn) -> tuple[ELFObject, str]:
+        d = HypothesisDraw(draw)
+        obj = _elf(d, legacy, use_btf)
+        return obj, order if order is not None else d.choice(("<", ">"))
+
+    return strategy()
+
+
+def invalid_elf(*, byte_order: str | None = None) -> st.SearchStrategy[InvalidELF]:
+    """``(blob, rule, error class)``: a valid object with one structural rule broken."""
+    order = _byte_order(byte_order)
+
+    @st.composite
+    def strategy(draw: st.DrawFn) -> InvalidELF:
+        d = HypothesisDraw(draw)
+        return _invalid_elf(d, order)
+
+    return strategy()
+
+
+def _invalid_elf(d: Draw, order: ByteOrder | None) -> InvalidELF:
+    rule = d.choice(sorted(ELF_FAMILIES))
+    obj = _elf(d, None, None)
+    bo: ByteOrder = order if order is not None else d.choice(("<", ">"))
+    return build_invalid_elf(obj, rule, d, bo)
+
+
+def random_elf(rng: random.Random, *, legacy_maps: bool | None = None,
+               btf: bool | None = None) -> ELFObject:
+    if not isinstance(rng, random.Random):
+        raise TypeError(f"rng must be a random.Random, got {rng!r}")
+    return _elf(RandomDraw(rng), _opt_bool("legacy_maps", legacy_maps), _opt_bool("btf", btf))
+
+
+def random_invalid_elf(rng: random.Random, *, byte_order: str | None = None) -> InvalidELF:
+    if not isinstance(rng, random.Random):
+        raise TypeError(f"rng must be a random.Random, got {rng!r}")
+    return _invalid_elf(RandomDraw(rng), _byte_order(byte_order))
