@@ -1,7 +1,10 @@
 """BTF kinds and rules: each probe loads the smallest blob that uses one of them.
 
 Claimed minimums are the kernel releases that added each kind or rule
-(kernel/bpf/btf.c history; the same numbers cilium/ebpf's features package claims).
+(kernel/bpf/btf.c history; the same numbers cilium/ebpf's btf/feature.go claims
+for BTF, func, linkage, datasec, decl tag, type tag and enum64).  FLOAT (5.13) is
+libbpf's FEAT_BTF_FLOAT kind, not in cilium's list; the Debian matrix bounds it
+(absent on 5.10, present on 6.1).
 """
 
 from __future__ import annotations
@@ -58,10 +61,13 @@ def btf_enum64() -> Outcome:
     return btf_outcome(btf_blob(t.Enum64("e", 8, (t.EnumValue("A", 1 << 40),))))
 
 
-@probe("btf_qmark_datasec", "6.7", "btf")
+@probe("btf_qmark_datasec", "6.9", "btf")
 def btf_qmark_datasec() -> Outcome:
-    # "bpf: Allow all printable characters in BTF DATASEC names" (6.7); libbpf
-    # renames '?' to '_' for older kernels.
+    # bd70a8fb7ca4 "bpf: Allow all printable characters in BTF DATASEC names"
+    # (Eduard Zingerman, March 2024) went to net-next in "pull-request: bpf-next
+    # 2024-03-11", together with bpf_arena (6.9, cilium/ebpf's map matrix): 6.9.
+    # Matrix: absent on 6.1, present on 6.12.  Was 6.7.  libbpf renames '?' to '_'
+    # for older kernels (FEAT_BTF_QMARK_DATASEC).
     return btf_outcome(
         btf_blob(INT, t.Var("x", 1, 0), t.Datasec("?.data", 4, (t.VarSecinfo(2, 0, 4),)))
     )
@@ -92,6 +98,8 @@ _KIND_LAYOUT = (
 )
 
 
+# 7.1 per FACTS.md ("Linux 7.1 BTF headers with the new layout_off/layout_len");
+# the matrix bounds it (E2BIG on 6.18, accepted on 7.2); not confirmed further.
 @probe("btf_layout_section", "7.1", "btf")
 def btf_layout_section() -> Outcome:
     # The 32-byte header with layout_off/layout_len; older kernels see a non-zero

@@ -3,7 +3,10 @@
 A kernel that does not know a type (or was built without it) answers EINVAL
 from the type lookup; the attributes used are valid for every kernel that has
 the type, so EINVAL here means "missing".  Claimed minimums: the release that
-added each type (include/uapi/linux/bpf.h history).
+added each type (include/uapi/linux/bpf.h history).  HASH .. ARENA agree with
+cilium/ebpf's features/map.go matrix, and with bcc's kernel-versions.md for the
+types it lists (up to SK_STORAGE); the Debian matrix kernels bound each claim
+(5.10 ends at INODE_STORAGE, 6.1 at USER_RINGBUF, 6.12 and 6.18 at ARENA).
 """
 
 from __future__ import annotations
@@ -129,8 +132,12 @@ _MAPS: list[tuple[MapType, str, Callable[[], Outcome]]] = [
     (MapType.CGRP_STORAGE, "6.2", _local_storage(MapType.CGRP_STORAGE)),
     (MapType.ARENA, "6.9", _simple(MapType.ARENA, 0, 0, 1, MapFlag.MMAPABLE)),
     # bpf_insn_array_value is 16 bytes (u32 orig_off, xlated_off, jitted_off, pad).
+    # UNVERIFIED release: the BTF of the kernels checked has it in 7.2 and not in
+    # 6.18 (host); 6.19 (Anton Protopopov's indirect-jump series, late 2025) is not
+    # confirmed from a primary source.
     (MapType.INSN_ARRAY, "6.19", _simple(MapType.INSN_ARRAY, 4, 16, 1)),
-    # Newer than every kernel checked here (absent from 6.18); release not verified.
+    # UNVERIFIED release: in 7.2's BTF, not in 6.18's; nothing read here names the
+    # release between them (selftests carry 2026 copyrights).
     (MapType.RHASH, "7.0", _simple(MapType.RHASH, 4, 4, 1, MapFlag.NO_PREALLOC)),
 ]
 

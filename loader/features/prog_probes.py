@@ -4,7 +4,11 @@ An unknown (or compiled-out) program type is refused before the verifier
 runs: EINVAL with an empty log.  Any verifier complaint means the type exists
 (tracing-style types are refused for their missing attach target, which is
 fine: the kernel knew the type).  Claimed minimums: the release that added each
-type.
+type; all agree with cilium/ebpf's features/prog.go matrix and with bcc's
+kernel-versions.md where it lists the type, and the Debian matrix kernels bound
+them (5.10 ends at SK_LOOKUP, 6.1 at SYSCALL, 6.12 and later at NETFILTER).
+LIRC_MODE2 needs CONFIG_BPF_LIRC_MODE2, which depends on RC_CORE=y: Debian builds
+RC_CORE=m, so no Debian kernel has the type (see probe_allowlist.json).
 """
 
 from __future__ import annotations
