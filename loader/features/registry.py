@@ -99,12 +99,36 @@ def run_one(p: Probe) -> ProbeResult:
 
 _CACHE: dict[tuple[str, str], ProbeResult] = {}
 
+# Before 5.11 the kernel charged map and program memory to RLIMIT_MEMLOCK (5.11:
+# "bpf: memcg-based memory accounting for bpf maps"), and a closed map is only
+# uncharged later, from a work queue.  With the old 64 KiB default, a run of
+# probes then fails at random with EPERM (seen: map_type_sockhash on Debian 5.10).
+# libbpf raises the limit the same way when the kernel lacks memcg accounting.
+_MEMCG_ACCOUNTING = (5, 11)
+
+
+def _raise_memlock(release: str) -> None:
+    try:
+        if parse_version(release) >= _MEMCG_ACCOUNTING:
+            return
+    except LoaderError:
+        return
+    import resource
+
+    inf = resource.RLIM_INFINITY
+    try:
+        if resource.getrlimit(resource.RLIMIT_MEMLOCK)[0] != inf:
+            resource.setrlimit(resource.RLIMIT_MEMLOCK, (inf, inf))
+    except (ValueError, OSError):
+        pass  # not privileged to raise it: probes may then answer EPERM (undecided)
+
 
 def run_probes(names: Iterable[str] | None = None) -> dict[str, ProbeResult]:
     """Run the named probes (all when None); results are cached per kernel release."""
     from loader.features import catalog  # noqa: F401  (fills REGISTRY)
 
     release = kernel_release()
+    _raise_memlock(release)
     wanted = list(REGISTRY) if names is None else list(names)
     unknown = [n for n in wanted if n not in REGISTRY]
     if unknown:
