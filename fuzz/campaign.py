@@ -22,7 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-target", type=float, default=360.0, metavar="S")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--regress-dir", type=Path, default=runner.triage.REGRESS_ROOT)
+    parser.add_argument("--fail-on-new", action="store_true",
+                        help="exit 1 when a target files a new finding (CI)")
     args = parser.parse_args(argv)
+    new = 0
     args.out.mkdir(parents=True, exist_ok=True)
     report: dict[str, object] = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                  "per_target_s": args.per_target, "targets": {}}
@@ -37,8 +40,12 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {"error": str(exc)[-2000:]}
         else:
             results[name] = summary.as_json()
+            new += sum(f.new for f in summary.findings)
         print(json.dumps({name: results[name]}), flush=True)
         (args.out / "campaign.json").write_text(json.dumps(report, indent=2) + "\n")
+    if new and args.fail_on_new:
+        print(f"{new} new finding(s) filed under {args.regress_dir}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,6 +6,7 @@ the BTF, .BTF.ext and instruction targets, and every corpus object carries it.
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 import tempfile
@@ -52,6 +53,12 @@ def stripped_objects() -> Iterator[bytes]:
 def seeds(target: str) -> Iterator[bytes]:
     if target in ("elf", "elf_container", "libbpf_diff"):
         yield from stripped_objects()
+        return
+    if target == "btf_gen":
+        # Choice sequences for hypothesis: any bytes are valid; byte 0 picks the property.
+        rng = random.Random(0)
+        for i in range(16):
+            yield bytes([i & 1]) + rng.randbytes(256 * (1 + i % 4))
         return
     for elf in _objects():
         btf = elf.section_by_name(".BTF")
