@@ -61,13 +61,12 @@ def main(repeat: int = 5) -> int:
     spec = parse_raw(VMLINUX.read_bytes())
     print(f"vmlinux BTF: {VMLINUX.stat().st_size} bytes, {len(spec)} types")
     print(f"{'bpftool btf dump file':28s} {base * 1000:8.1f} ms   1.00x")
-    failed = 0
+    # Figures, not a gate: on shared machines timings are too noisy to fail on.
     for name, fn in (("open+index", open_index), ("full decode", full_decode),
                      ("dump (in-process)", dump), ("dump (CLI)", run_cli)):
         took = median_time(fn, repeat)
         ratio = took / base
         ok = ratio <= GOALS[name]
-        failed |= not ok
         print(f"{name:28s} {took * 1000:8.1f} ms {ratio:6.2f}x  "
               f"(goal <= {GOALS[name]}x: {'met' if ok else 'MISSED'})")
     return 0
