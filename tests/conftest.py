@@ -1,0 +1,25 @@
+"""Test options for tests/: ``vm``-marked tests boot real kernels and are opt-in."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--vm", action="store_true", default=False,
+        help="run vm-marked tests (download Debian kernels, boot them under QEMU)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Selecting the marker explicitly (-m vm) counts as opting in.
+    if config.getoption("--vm") or "vm" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(
+        reason="boots kernels under QEMU/TCG (~30 s each, network for the first fetch): "
+        "run with --vm, -m vm, or tox -e vm"
+    )
+    for item in items:
+        if "vm" in item.keywords:
+            item.add_marker(skip)
