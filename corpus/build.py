@@ -100,11 +100,22 @@ def compile_command(clang: str, job: Job, out: Path) -> list[str]:
     ]
 
 
+# A corpus source compiles in about a second; a hung clang must not hang CI.
+COMPILE_TIMEOUT_S = 300
+
+
 def build(clang: str, job: Job, out_dir: Path) -> Path:
     out = job.object_in(out_dir)
-    proc = subprocess.run(
-        compile_command(clang, job, out), cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    try:
+        proc = subprocess.run(
+            compile_command(clang, job, out), cwd=ROOT, capture_output=True, text=True,
+            check=False, timeout=COMPILE_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildError(
+            f"{job.source} ({TARGETS[job.order]}): clang still running after "
+            f"{COMPILE_TIMEOUT_S} s"
+        ) from None
     if proc.returncode != 0:
         raise BuildError(f"{job.source} ({TARGETS[job.order]}):\n{proc.stderr}")
     return out
