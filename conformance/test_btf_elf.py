@@ -94,7 +94,7 @@ def _kconfig_object(btf: RawBTF, var_type: int) -> bytes:
     return make_elf([RawSection(".BTF", SHT_PROGBITS, btf.blob())])
 
 
-def test_kconfig_struct_containing_itself_is_btferror():
+def test_kconfig_struct_containing_itself_is_btferror() -> None:
     # Laying out .kconfig asks for the VAR's alignment; a struct whose member is the
     # struct itself used to recurse until RecursionError.
     btf = RawBTF()
@@ -103,7 +103,7 @@ def test_kconfig_struct_containing_itself_is_btferror():
         parse_elf(_kconfig_object(btf, loop))
 
 
-def test_kconfig_alignment_of_shared_substructs_is_not_exponential():
+def test_kconfig_alignment_of_shared_substructs_is_not_exponential() -> None:
     # 40 levels of structs, each with three members of the level below: unfolded,
     # 3**40 visits (a hang); each type is visited once, and 40 levels is deeper
     # than the kernel's resolve stack (32), so this must end in BTFError.

@@ -16,7 +16,7 @@ from .btf_swap import swap_btf
 from .test_btf_samples import btf_types, every_kind_types, valid_kinds_spec
 
 
-def test_vmlinux_roundtrip_both_orders(vmlinux_btf_bytes):
+def test_vmlinux_roundtrip_both_orders(vmlinux_btf_bytes: bytes) -> None:
     # One decode serves both orders (decoding vmlinux is the expensive part).  The
     # big-endian blob is swapped mechanically, not by our encoder: encoding must
     # reproduce it, and parsing it must give the same host-order words and strings,
