@@ -108,20 +108,18 @@ def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
     """
     words, offsets = spec.index
     first = spec.first_type_id
-    # DATASEC is kind 15; the kind sits in bits 24-28 of each type's info word.
-    kind = r.BTF_KIND_DATASEC
-    datasecs = [idx for idx, pos in enumerate(offsets) if (words[pos + 1] >> 24) & 0x1F == kind]
+    datasecs = [tid for ids in spec.datasecs().values() for tid in ids]
     if not datasecs:
         return spec
+    datasecs.sort()
     patched = array("I", words)
     # The fixed-up spec reads patched words, but the lookups below run on the
     # original (unpatched) spec: each reads only types the patches do not touch
     # (VAR names, the types of .kconfig VARs), or the DATASEC being patched.
     changed = False
     symbols: dict[int, dict[str, int]] | None = None
-    for idx in datasecs:
-        tid = idx + first
-        pos = offsets[idx]
+    for tid in datasecs:
+        pos = offsets[tid - first]
         name = spec.name_of(tid)
         if name == ".ksyms":
             continue

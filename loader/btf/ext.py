@@ -140,9 +140,10 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
             )
     infos = ExtInfos(hdr_len=hdr_len)
     # Records are read with iter_unpack over each section's slice (one C loop) when
-    # they have the known size, which is what every compiler emits; names go
-    # through the table's offset -> string map first.
-    names = strings.mapping().get
+    # they have the known size, which is what every compiler emits.  Names are
+    # looked up one by one (memoised by the table): splitting the whole table
+    # costs more than the few distinct file names and source lines need.
+    names = strings.get
     size, secs = _blocks(data, hdr_len + fo, fl, "func_info", _MIN_FUNC_INFO, rec, strings)
     infos.func_info_rec_size = size
     fmt = rec.bpf_func_info
@@ -166,12 +167,10 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
                else (lfmt.unpack_from(data, p) for p in range(pos, pos + count * size, size)))
         p = pos
         for insn, file_off, line_off, line_col in raw:
-            file_name = names(file_off)
-            if file_name is None:
-                file_name = _string(strings, file_off, f"line_info record at offset {p}")
-            line_text = names(line_off)
-            if line_text is None:
-                line_text = _string(strings, line_off, f"line_info record at offset {p}")
+            try:
+                file_name, line_text = names(file_off), names(line_off)
+            except BTFError as exc:
+                raise ExtInfoError(f"line_info record at offset {p}: {exc}") from None
             llst.append(LineInfo(
                 insn, file_name, line_text, line_col >> _LINE_SHIFT, line_col & _COL_MASK,
                 data[p + 16:p + size] if size != _MIN_LINE_INFO else b"",
@@ -185,9 +184,10 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
         clst = infos.core_relos.setdefault(name, [])
         for p in range(pos, pos + count * size, size):
             insn, tid, acc_off, kind = cfmt.unpack_from(data, p)
-            acc = names(acc_off)
-            if acc is None:
-                acc = _string(strings, acc_off, f"core_relo record at offset {p}")
+            try:
+                acc = names(acc_off)
+            except BTFError as exc:
+                raise ExtInfoError(f"core_relo record at offset {p}: {exc}") from None
             clst.append(CoreRelo(insn, tid, acc, kind, data[p + 16:p + size]))
     return infos
 

@@ -73,7 +73,7 @@ class Spec:
     """The types and strings of one BTF blob (optionally split on a base)."""
 
     __slots__ = (
-        "_cache", "_end_id", "_name_index", "_offsets", "_words", "base", "byte_order",
+        "_cache", "_datasecs", "_end_id", "_name_index", "_offsets", "_words", "base", "byte_order",
         "first_type_id", "header", "layout", "strings",
     )
 
@@ -99,6 +99,7 @@ class Spec:
         self._end_id: int = self.first_type_id + len(offsets)
         self._cache: list[t.Type | None] = [None] * len(offsets)
         self._name_index: dict[str, list[int]] | None = None
+        self._datasecs: dict[str, list[int]] | None = None
 
     # -- sizes and iteration -------------------------------------------------
 
@@ -165,6 +166,7 @@ class Spec:
             offsets=self._offsets, strings=self.strings, layout=self.layout, base=self.base,
         )
         spec._name_index = self._name_index
+        spec._datasecs = self._datasecs
         return spec
 
     def raw_type(self, type_id: int) -> tuple[array[int], int]:
@@ -240,6 +242,22 @@ class Spec:
             self._name_index = index
         return self._name_index
 
+    def datasecs(self) -> dict[str, list[int]]:
+        """Ids of this blob's own DATASECs by name (an ELF loader's only by-name
+        lookups are DATASECs, so this skips building the full name index)."""
+        if self._datasecs is None:
+            words, first, kind = self._words, self.first_type_id, r.BTF_KIND_DATASEC
+            out: dict[str, list[int]] = {}
+            for idx, pos in enumerate(self._offsets):
+                if (words[pos + 1] >> 24) & 0x1F == kind:
+                    try:
+                        name = self.strings.get(words[pos])
+                    except BTFError:
+                        continue  # reported when the type itself is decoded
+                    out.setdefault(name, []).append(idx + first)
+            self._datasecs = out
+        return self._datasecs
+
     def types_by_name(self, name: str) -> list[int]:
         """Ids of every type called ``name`` (base types first)."""
         found = self.base.types_by_name(name) if self.base is not None else []
@@ -294,9 +312,12 @@ class Spec:
     # -- decoding ------------------------------------------------------------------
 
     def _decode(self, tid: int) -> t.Type:
-        names = self.strings.mapping()
+        # One type needs a few names: look them up directly unless the whole
+        # offset -> string map exists already (building it splits the table).
+        names = self.strings.mapping_if_built()
+        get = names.get if names is not None else _no_name
         pos = self._offsets[tid - self.first_type_id]
-        return decode_type(self._words, pos, tid, self._end_id, names.get, self.strings.get)
+        return decode_type(self._words, pos, tid, self._end_id, get, self.strings.get)
 
     def _decode_all(self) -> None:
         """Fill the cache in one tight loop (what iteration over a cold spec does)."""
@@ -306,6 +327,10 @@ class Spec:
         for idx, pos in enumerate(self._offsets):
             if cache[idx] is None:
                 cache[idx] = decode_type(words, pos, tid + idx, end, get, slow)
+
+
+def _no_name(_off: int) -> str | None:
+    return None
 
 
 def _bad_ref(tid: int, kind: int, what: str, ref: int, end: int) -> BTFError:

@@ -28,7 +28,8 @@ def encode_str(text: str) -> bytes:
 class StringTable:
     """One BTF string table, optionally stacked on a base table (split BTF)."""
 
-    __slots__ = ("_by_offset", "_combined", "_first_offset", "base", "raw", "start_offset")
+    __slots__ = ("_by_offset", "_combined", "_direct", "_first_offset", "base", "raw",
+                 "start_offset")
 
     def __init__(self, raw: bytes, base: StringTable | None = None) -> None:
         self.raw = raw
@@ -38,6 +39,8 @@ class StringTable:
         self._by_offset: dict[int, str] | None = None
         self._first_offset: dict[str, int] | None = None
         self._combined: dict[int, str] | None = None
+        # Strings read one at a time (before/without the full index): offset -> str.
+        self._direct: dict[int, str] = {}
 
     @property
     def end_offset(self) -> int:
@@ -68,7 +71,8 @@ class StringTable:
         if offset < self.start_offset:
             assert self.base is not None
             return self.base.get(offset)
-        found = self._index().get(offset)
+        index = self._by_offset
+        found = index.get(offset) if index is not None else self._direct.get(offset)
         if found is not None:
             return found
         local = offset - self.start_offset
@@ -80,7 +84,10 @@ class StringTable:
         end = self.raw.find(b"\0", local)
         if end < 0:
             raise BTFError(f"string at offset {offset} is not NUL-terminated")
-        return decode_str(self.raw[local:end])
+        found = decode_str(self.raw[local:end])
+        if index is None:
+            self._direct[offset] = found
+        return found
 
     def is_string_start(self, offset: int) -> bool:
         if offset < self.start_offset:
@@ -96,6 +103,10 @@ class StringTable:
                 merged = dict(self.base.mapping())
                 merged.update(self._index())
                 self._combined = merged
+        return self._combined
+
+    def mapping_if_built(self) -> dict[int, str] | None:
+        """:meth:`mapping` if it exists already, else None (it is not built)."""
         return self._combined
 
     def offset_of(self, text: str) -> int | None:

@@ -87,7 +87,7 @@ def load_data_sections(
 
 
 def _datasec_id(btf: BTFSpec, name: str) -> int:
-    ids = [i for i in btf.types_by_name(name) if btf.kind_of(i) == r.BTF_KIND_DATASEC]
+    ids = btf.datasecs().get(name, [])
     if len(ids) > 1:
         raise CollectionError(f"section {name}: {len(ids)} BTF DATASECs of that name: {ids}")
     return ids[0] if ids else 0

@@ -57,7 +57,7 @@ def load_externs(obj: ObjectFile, maps: dict[str, MapSpec], out: dict[str, Exter
         if s.shndx == elf.SHN_UNDEF and s.name and s.bind in (elf.STB_GLOBAL, elf.STB_WEAK)
     }
     for sec_name in (KCONFIG_SEC, KSYMS_SEC):
-        ids = [i for i in btf.types_by_name(sec_name) if btf.kind_of(i) == r.BTF_KIND_DATASEC]
+        ids = btf.datasecs().get(sec_name, [])
         if not ids:
             continue
         if len(ids) > 1:

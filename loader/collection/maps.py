@@ -70,10 +70,13 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
             raise CollectionError(f"section {sec.name}: BTF-defined maps need a .BTF section")
         if sec.type == elf.SHT_NOBITS:
             raise CollectionError(f"section {sec.name}: is SHT_NOBITS, expected PROGBITS")
-        try:
-            ds_id = btf.find(sec.name, r.BTF_KIND_DATASEC)
-        except BTFError as exc:
-            raise CollectionError(f"section {sec.name}: no BTF DATASEC: {exc}") from None
+        ids = btf.datasecs().get(sec.name, [])
+        if len(ids) != 1:
+            raise CollectionError(
+                f"section {sec.name}: {len(ids)} BTF DATASECs of that name, need exactly one"
+                + (f": ids {ids[:8]}" if ids else "")
+            )
+        ds_id = ids[0]
         datasec = btf.type_by_id(ds_id)
         assert isinstance(datasec, t.Datasec)
         data = sec.data()
