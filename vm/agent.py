@@ -125,33 +125,46 @@ def probes_section() -> dict[str, Any]:
     return {name: result.to_json() for name, result in sorted(results.items())}
 
 
-def objects_section() -> dict[str, Any]:
-    """Hook: load every corpus object (little-endian build) into this kernel.
+def _error_fields(exc: BaseException) -> dict[str, Any]:
+    log_tail = getattr(exc, "log_tail", None) or f"{type(exc).__name__}: {exc}"
+    return {"errno": getattr(exc, "errno", None), "log_tail": str(log_tail)[-400:]}
 
-    Needs ``loader.collection.load_collection_spec`` (reading) and
-    ``loader.kernel.load_collection`` (loading a CollectionSpec; raises KernelError
-    carrying errno and the verifier log). Until the latter exists the section says so.
+
+def objects_section() -> dict[str, Any]:
+    """Load every native-order corpus object into this kernel, like libbpf would.
+
+    Each object is read with ``loader.collection`` and loaded with
+    ``loader.kernel.load.load_collection(keep_going=True)``, so one failing
+    program does not hide the others; ``loaded`` means every map and program made it.
     """
     try:
         from loader.collection.reader import load_collection_spec
-        from loader.kernel import load_collection  # type: ignore[attr-defined]
+        from loader.kernel.load import load_collection
     except ImportError as exc:
         return _unavailable(exc)
+    suffix = ".el.o" if sys.byteorder == "little" else ".eb.o"
     out: dict[str, Any] = {}
-    for path in sorted((REPO / "corpus" / "obj").glob("*.el.o")):
-        name = path.name.removesuffix(".el.o")
+    for path in sorted((REPO / "corpus" / "obj").glob("*" + suffix)):
+        name = path.name.removesuffix(suffix)
+        entry: dict[str, Any] = {"loaded": False, "errno": None, "log_tail": None}
         try:
-            loaded = load_collection(load_collection_spec(path))
-            close = getattr(loaded, "close", None)
-            if callable(close):
-                close()
-            out[name] = {"loaded": True, "errno": None, "log_tail": None}
-        except OSError as exc:
-            log = getattr(exc, "log", None) or str(exc)
-            out[name] = {"loaded": False, "errno": exc.errno, "log_tail": log[-400:]}
-        except Exception as exc:
-            out[name] = {"loaded": False, "errno": None,
-                         "log_tail": f"{type(exc).__name__}: {exc}"[-400:]}
+            with load_collection(load_collection_spec(path), keep_going=True) as loaded:
+                failures: dict[str, BaseException] = {
+                    f"map {k}": v for k, v in loaded.map_errors.items()}
+                failures.update({f"program {k}": v for k, v in loaded.programs.items()
+                                 if isinstance(v, BaseException)})
+                if loaded.btf_error is not None:
+                    failures["btf"] = loaded.btf_error
+                entry["programs"] = len(loaded.programs)
+                entry["failed"] = sorted(failures)
+                entry["loaded"] = not failures
+                if failures:
+                    first, exc = next(iter(sorted(failures.items())))
+                    entry.update(_error_fields(exc))
+                    entry["log_tail"] = f"{first}: {entry['log_tail']}"
+        except Exception as exc:  # a loader crash on a corpus object is a result too
+            entry.update(_error_fields(exc))
+        out[name] = entry
     return out
 
 
