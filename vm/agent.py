@@ -83,7 +83,14 @@ def btf_stats(path: Path = VMLINUX_BTF) -> dict[str, Any]:
                      method=f"header only ({exc})")
         return stats
     try:
-        spec = parse_raw(data)
+        try:
+            # The loader caches vmlinux BTF per process; parsing it once instead of
+            # twice (again for CO-RE in the objects section) saves seconds under TCG.
+            from loader.kernel.kenv import vmlinux_btf
+        except ImportError:
+            spec = parse_raw(data)
+        else:
+            spec = vmlinux_btf() if path == VMLINUX_BTF else parse_raw(data)
         stats.update(type_count=len(spec), method="loader.btf.parse_raw")
     except Exception as exc:  # a parser bug on a real kernel's BTF is a result
         stats.update(type_count=None, method="loader.btf.parse_raw",
