@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_OBJ = ROOT / "corpus" / "obj"
 VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
+
+# Hypothesis profiles: `ci` (default) keeps the property tests to seconds;
+# `deep` (HYPOTHESIS_PROFILE=deep or --hypothesis-profile=deep) runs long.
+settings.register_profile("ci", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=5000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def corpus_object_paths() -> list[Path]:

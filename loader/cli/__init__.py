@@ -17,6 +17,7 @@ from loader.errors import LoaderError
 # Module paths, each with a ``register(subparsers)`` function.
 _SUBCOMMANDS: tuple[str, ...] = (
     "loader.cli.btf",
+    "loader.cli.generate",
     "loader.cli.inspect",
     "loader.cli.load",
     "loader.cli.probe",
