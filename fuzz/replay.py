@@ -2,7 +2,8 @@
 
 Used by triage (to get the trace and the deduplication key of a crash) and by the
 regression replay test.  As a command it prints one JSON object:
-``python -m fuzz.replay TARGET FILE [--timeout S] [--as-limit-mb M]``.
+``python -m fuzz.replay TARGET FILE... [--timeout S] [--as-limit-mb M]`` (one
+line per file).
 """
 
 from __future__ import annotations
@@ -116,19 +117,23 @@ def run_one(test_one_input: Callable[[bytes], None], data: bytes,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fuzz.replay")
     parser.add_argument("target")
-    parser.add_argument("file", type=Path)
+    parser.add_argument("files", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per input")
     parser.add_argument("--as-limit-mb", type=int, default=0,
                         help="address-space limit, so a huge allocation is a MemoryError")
     args = parser.parse_args(argv)
     module = targets.load(args.target)
-    data = args.file.read_bytes()
     if args.as_limit_mb:
         limit = args.as_limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    outcome = run_one(module.TestOneInput, data, args.timeout)
-    print(json.dumps(asdict(outcome)))
-    return 0 if outcome.status == "ok" else 1
+    status = 0
+    for path in args.files:
+        # One JSON line per file, flushed: if a later input kills the process, the
+        # caller still has the outcomes before it.
+        outcome = run_one(module.TestOneInput, path.read_bytes(), args.timeout)
+        print(json.dumps(asdict(outcome)), flush=True)
+        status |= outcome.status != "ok"
+    return status
 
 
 if __name__ == "__main__":

@@ -66,25 +66,48 @@ def minimize(wrapper: Path, artifact: Path, out: Path, *, timeout_s: int,
     return artifact
 
 
+def reproduce_many(target: str, paths: list[Path], *, timeout_s: float, as_limit_mb: int,
+                   regress_root: Path = REGRESS_ROOT) -> list[Outcome]:
+    """Replay in a fresh interpreter, so a hang or an allocation cannot hurt this one.
+
+    All inputs go through one process (an interpreter start costs more than most
+    inputs); when one of them kills it, the rest are replayed after it.
+    """
+    outcomes: list[Outcome] = []
+    while len(outcomes) < len(paths):
+        rest = paths[len(outcomes):]
+        cmd = [sys.executable, "-m", "fuzz.replay", target, *map(str, rest),
+               f"--timeout={timeout_s}", f"--as-limit-mb={as_limit_mb}"]
+        pythonpath = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+        env = dict(os.environ, PYTHONPATH=pythonpath,
+                   BPFCONFORM_FUZZ_REGRESS_DIR=str(regress_root))
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                                  timeout=timeout_s * (len(rest) + 2) + 30, check=False)
+            stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
+            died = None
+        except subprocess.TimeoutExpired as exc:
+            stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            stderr, code = "", None
+            died = Outcome(status="finding", kind="timeout", exc_type="Hang",
+                           message="replay process did not finish")
+        for line in stdout.splitlines():
+            if line.startswith("{"):
+                outcomes.append(Outcome(**json.loads(line)))
+        if len(outcomes) < len(paths) and (died is not None or code not in (0, 1)):
+            # The next input killed the interpreter (a C-level crash) or hung it.
+            outcomes.append(died or Outcome(
+                status="finding", kind="crash", exc_type=f"exit{code}",
+                message=stderr[-500:], trace=stderr[-4000:]))
+        elif len(outcomes) < len(paths):
+            raise RuntimeError(f"replay of {target} stopped early: {stderr[-2000:]}")
+    return outcomes
+
+
 def reproduce(target: str, path: Path, *, timeout_s: float, as_limit_mb: int,
               regress_root: Path = REGRESS_ROOT) -> Outcome:
-    """Replay in a fresh interpreter, so a hang or an allocation cannot hurt this one."""
-    cmd = [sys.executable, "-m", "fuzz.replay", target, str(path),
-           f"--timeout={timeout_s}", f"--as-limit-mb={as_limit_mb}"]
-    pythonpath = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
-    env = dict(os.environ, PYTHONPATH=pythonpath, BPFCONFORM_FUZZ_REGRESS_DIR=str(regress_root))
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                              timeout=timeout_s * 3 + 30, check=False)
-    except subprocess.TimeoutExpired:
-        return Outcome(status="finding", kind="timeout", exc_type="Hang",
-                       message="replay process did not finish")
-    lines = proc.stdout.strip().splitlines()
-    if not lines:
-        # Killed by a signal, or died in the interpreter itself (a C-level crash).
-        return Outcome(status="finding", kind="crash", exc_type=f"exit{proc.returncode}",
-                       message=proc.stderr[-500:], trace=proc.stderr[-4000:])
-    return Outcome(**json.loads(lines[-1]))
+    return reproduce_many(target, [path], timeout_s=timeout_s, as_limit_mb=as_limit_mb,
+                          regress_root=regress_root)[0]
 
 
 def filed_keys(target_dir: Path) -> dict[str, Path]:
@@ -140,15 +163,15 @@ def triage(target: str, regress_name: str, artifacts: list[Path], *, wrapper: Pa
     """Triage all artifacts of a run: the distinct findings, and notes on the rest."""
     findings: dict[str, Finding] = {}
     notes: list[str] = []
-    seen: set[str] = set()
+    unique: dict[str, Path] = {}
     for artifact in artifacts:
+        if artifact_kind(artifact) is not None:
+            unique.setdefault(hashlib.sha1(artifact.read_bytes()).hexdigest(), artifact)
+    todo = list(unique.values())
+    outcomes = reproduce_many(target, todo, timeout_s=timeout_s, as_limit_mb=as_limit_mb,
+                              regress_root=regress_root) if todo else []
+    for artifact, outcome in zip(todo, outcomes, strict=True):
         kind = artifact_kind(artifact)
-        digest = hashlib.sha1(artifact.read_bytes()).hexdigest()
-        if kind is None or digest in seen:
-            continue
-        seen.add(digest)
-        outcome = reproduce(target, artifact, timeout_s=timeout_s, as_limit_mb=as_limit_mb,
-                            regress_root=regress_root)
         if outcome.status == "ok":
             # Flaky, or an rss-limit oom that only shows under libFuzzer's sampling.
             notes.append(f"{artifact.name}: {kind} did not reproduce outside libFuzzer")

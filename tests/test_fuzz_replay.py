@@ -69,3 +69,25 @@ def test_filing_dedups_by_key(tmp_path: Path):
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [
         first.path.name, first.path.name + ".txt"]
     assert triage.filed_keys(tmp_path / "t") == {out.key: first.path}
+
+
+def test_batch_replay_survives_a_dying_interpreter(tmp_path: Path):
+    # A parser bug below Python (a segfault in a C library) kills the replaying
+    # process; the inputs after it must still be replayed.
+    mod = tmp_path / "dying_target.py"
+    mod.write_text(
+        "import os\n\n"
+        "def TestOneInput(data):\n"
+        "    if data == b'abort':\n"
+        "        os.abort()\n"
+        "    if data == b'index':\n"
+        "        b''[1]\n"
+    )
+    files = []
+    for name in ("ok", "abort", "index"):
+        (tmp_path / name).write_bytes(name.encode())
+        files.append(tmp_path / name)
+    outs = triage.reproduce_many(str(mod), files, timeout_s=5, as_limit_mb=0)
+    assert [o.status for o in outs] == ["ok", "finding", "finding"]
+    assert outs[1].exc_type == "exit-6" and outs[1].kind == "crash"
+    assert outs[2].exc_type == "IndexError"
