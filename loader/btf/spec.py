@@ -314,8 +314,7 @@ class Spec:
     def _decode(self, tid: int) -> t.Type:
         # One type needs a few names: look them up directly unless the whole
         # offset -> string map exists already (building it splits the table).
-        names = self.strings.mapping_if_built()
-        get = names.get if names is not None else _no_name
+        get = self.strings.known()
         pos = self._offsets[tid - self.first_type_id]
         return decode_type(self._words, pos, tid, self._end_id, get, self.strings.get)
 
@@ -327,10 +326,6 @@ class Spec:
         for idx, pos in enumerate(self._offsets):
             if cache[idx] is None:
                 cache[idx] = decode_type(words, pos, tid + idx, end, get, slow)
-
-
-def _no_name(_off: int) -> str | None:
-    return None
 
 
 def _bad_ref(tid: int, kind: int, what: str, ref: int, end: int) -> BTFError:

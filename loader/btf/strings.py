@@ -9,6 +9,7 @@ once, on first use, from a single split of the table.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import accumulate
 
 from loader.errors import BTFError
@@ -108,6 +109,14 @@ class StringTable:
     def mapping_if_built(self) -> dict[int, str] | None:
         """:meth:`mapping` if it exists already, else None (it is not built)."""
         return self._combined
+
+    def known(self) -> Callable[[int], str | None]:
+        """A cheap offset -> string lookup answering None where it does not know
+        yet (then :meth:`get` reads and memoises it): the full map if built, else
+        the strings read one at a time so far."""
+        if self._combined is not None:
+            return self._combined.get
+        return self._direct.get
 
     def offset_of(self, text: str) -> int | None:
         """Where ``text`` is stored: a whole string (base tables first), else a tail."""

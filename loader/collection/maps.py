@@ -16,6 +16,7 @@ import struct
 from loader import elf
 from loader.btf import records as r
 from loader.btf import types as t
+from loader.btf.spec import INFO_UNUSED_MASK, MAX_RESOLVE_DEPTH
 from loader.btf.spec import Spec as BTFSpec
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
 from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec
@@ -149,8 +150,52 @@ def _first_nonzero(data: memoryview, start: int, end: int) -> int:
     return start + len(chunk) - len(chunk.lstrip(b"\0"))
 
 
+_MODIFIERS = frozenset({r.BTF_KIND_TYPEDEF, r.BTF_KIND_VOLATILE, r.BTF_KIND_CONST,
+                        r.BTF_KIND_RESTRICT, r.BTF_KIND_TYPE_TAG})
+
+
+def _raw_uint(btf: BTFSpec, type_id: int) -> int | None:
+    """N of ``__uint(name, N)`` (modifiers* -> PTR -> ARRAY[N]) read straight from
+    the word array, or None when the chain is anything else or looks malformed;
+    the caller then takes the decoding path, which says what is wrong.
+
+    Decoding the two or three types of each of a map's members is most of the
+    cost of opening an object with BTF maps; these types carry nothing else.
+    """
+    words, offsets = btf.index
+    first, end = btf.first_type_id, btf.end_type_id
+    for _ in range(MAX_RESOLVE_DEPTH):
+        if not first <= type_id < end:
+            return None
+        pos = offsets[type_id - first]
+        info = words[pos + 1]
+        if info & INFO_UNUSED_MASK or info & 0xFFFF:
+            return None
+        kind = (info >> 24) & 0x1F
+        if kind in _MODIFIERS:
+            type_id = words[pos + 2]
+            continue
+        if kind != r.BTF_KIND_PTR:
+            return None
+        target = words[pos + 2]
+        if not first <= target < end:
+            return None
+        tpos = offsets[target - first]
+        tinfo = words[tpos + 1]
+        if (tinfo & 0x7FFFFFFF) != r.BTF_KIND_ARRAY << 24 or words[tpos + 2]:
+            return None
+        if words[tpos + 3] >= end or words[tpos + 4] >= end:
+            return None
+        nelems: int = words[tpos + 5]
+        return nelems
+    return None
+
+
 def _uint_member(btf: BTFSpec, member: t.Member, map_name: str) -> int:
     """The value of a ``__uint(name, N)`` member (or cilium's ``__ulong`` enum)."""
+    fast = _raw_uint(btf, member.type)
+    if fast is not None:
+        return fast
     typ = btf.type_by_id(btf.resolve(member.type))
     if isinstance(typ, t.Pointer):
         target = btf.type_by_id(typ.type)
