@@ -10,6 +10,7 @@ from loader.collection.spec import (
     MapKV,
     MapSpec,
     ProgramSpec,
+    StructOpsMember,
     VariableSpec,
 )
 
@@ -19,6 +20,7 @@ __all__ = [
     "MapKV",
     "MapSpec",
     "ProgramSpec",
+    "StructOpsMember",
     "VariableSpec",
     "load_collection_spec",
 ]

@@ -4,7 +4,7 @@ relocations: the common ground of the maps, data, extern and program readers.
 Classification follows libbpf's ``bpf_object__elf_collect`` where the two anchor
 loaders agree, and cilium/ebpf's ``LoadCollectionSpec`` where only it accepts
 something (the legacy ``maps`` section).  Relocations are read only for program
-sections and ``.maps``: that is where libbpf applies them; debug sections' are
+sections, ``.maps`` and ``.struct_ops*``: that is where libbpf applies them; debug sections' are
 never decoded.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from loader import elf
 from loader.btf.spec import Spec as BTFSpec
-from loader.errors import CollectionError, RelocationError
+from loader.errors import CollectionError, RelocationError, UnsupportedError
 
 LICENSE_SEC = "license"
 VERSION_SEC = "version"
@@ -23,6 +23,8 @@ LEGACY_MAPS_SEC = "maps"
 BTF_MAPS_SEC = ".maps"
 KCONFIG_SEC = ".kconfig"
 KSYMS_SEC = ".ksyms"
+STRUCT_OPS_SECS = (".struct_ops", ".struct_ops.link")
+ARENA_SEC_PREFIX = ".addr_space."
 
 
 class Kind(enum.Enum):
@@ -31,6 +33,7 @@ class Kind(enum.Enum):
     BTF_MAPS = ".maps"
     DATA = "data"
     PROGRAM = "program"
+    STRUCT_OPS = "struct_ops"  # .struct_ops / .struct_ops.link
 
 
 @dataclass(slots=True, eq=False)
@@ -98,6 +101,13 @@ class ObjectFile:
                 by_index[sec.index] = ObjSection(sec, Kind.LEGACY_MAPS)
             elif name == BTF_MAPS_SEC:
                 by_index[sec.index] = ObjSection(sec, Kind.BTF_MAPS)
+            elif name in STRUCT_OPS_SECS:
+                by_index[sec.index] = ObjSection(sec, Kind.STRUCT_OPS)
+            elif name.startswith(ARENA_SEC_PREFIX):
+                # libbpf >= 1.4 makes an arena map of it; we cannot yet.
+                raise UnsupportedError(
+                    "BPF arena (.addr_space.*) sections", "6.9", f"section {name}"
+                )
             elif sec.type == elf.SHT_PROGBITS and sec.flags & elf.SHF_EXECINSTR:
                 if sec.size > 0:
                     by_index[sec.index] = ObjSection(sec, Kind.PROGRAM)
@@ -141,7 +151,9 @@ class ObjectFile:
         symbols = self.symbols
         by_index = self.by_index
         for osec in list(by_index.values()):
-            if osec.kind is not Kind.PROGRAM and osec.kind is not Kind.BTF_MAPS:
+            if osec.kind is Kind.DATA or osec.kind is Kind.LEGACY_MAPS or (
+                osec.kind is Kind.UNDEF
+            ):
                 continue
             rels = ef.relocations(osec.section)
             if not rels:

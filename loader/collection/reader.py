@@ -25,6 +25,7 @@ from loader.collection.objfile import ObjectFile
 from loader.collection.programs import Function, load_functions
 from loader.collection.relocations import Relocator
 from loader.collection.spec import CollectionSpec, ExternSpec, MapSpec, ProgramSpec, VariableSpec
+from loader.collection.structops import load_struct_ops
 from loader.errors import CollectionError
 from loader.sections import program_section
 
@@ -48,6 +49,7 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
     maps: dict[str, MapSpec] = {}
     load_legacy_maps(obj, maps)
     load_btf_maps(obj, maps)
+    load_struct_ops(obj, maps)
     variables: dict[str, VariableSpec] = {}
     load_data_sections(obj, maps, variables)
     externs: dict[str, ExternSpec] = {}

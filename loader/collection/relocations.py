@@ -42,7 +42,7 @@ class Relocator:
         target = self.obj.by_index[sym.shndx]
         kind = target.kind
         where = f"section {osec.name}: relocation at offset {offset} against {sym.name!r}"
-        if kind is Kind.LEGACY_MAPS or kind is Kind.BTF_MAPS:
+        if kind is Kind.LEGACY_MAPS or kind is Kind.BTF_MAPS or kind is Kind.STRUCT_OPS:
             self._map(where, ins, sym)
         elif kind is Kind.DATA:
             self._data(where, ins, sym, target)

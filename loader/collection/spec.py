@@ -36,6 +36,19 @@ class MapKV:
     value: bytes | str
 
 
+@dataclass(frozen=True, slots=True)
+class StructOpsMember:
+    """A function-pointer member of a struct_ops map's value, filled by a program
+    (a relocation in ``.struct_ops``).  ``index`` is the member's position in the
+    struct: what libbpf passes as the program's expected_attach_type."""
+
+    member: str
+    index: int
+    # Byte offset of the member inside the map value.
+    offset: int
+    program: str
+
+
 @dataclass(slots=True)
 class MapSpec:
     name: str
@@ -63,6 +76,8 @@ class MapSpec:
     extra: bytes = b""
     # Data section maps of .rodata* (and .kconfig) are frozen after loading.
     freeze: bool = False
+    # struct_ops maps: the members that programs implement, by member offset.
+    struct_ops: tuple[StructOpsMember, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,11 @@ def summarize_map(m: MapSpec) -> dict[str, Any]:
         ],
         "freeze": m.freeze,
     }
+    if m.struct_ops:
+        out["struct_ops"] = {
+            mem.member: {"index": mem.index, "offset": mem.offset, "program": mem.program}
+            for mem in m.struct_ops
+        }
     if m.legacy:
         out["legacy"] = True
         out["extra"] = m.extra.hex()

@@ -1,0 +1,153 @@
+"""``.struct_ops`` and ``.struct_ops.link``: kernel struct_ops implemented in BPF.
+
+Following libbpf's open (``init_struct_ops_maps`` and
+``collect_st_ops_relos``): every VAR of the section's DATASEC becomes a map of
+type struct_ops (key_size 4, max_entries 1, value_size the size of the VAR's
+struct, value the section bytes; ``.struct_ops.link`` adds BPF_F_LINK).  Each
+relocation in the section fills one function-pointer member with a program:
+the relocation's symbol names the program's section and its ``st_value`` the
+instruction where the program starts (the slot's addend is ignored, as libbpf
+ignores it).  The program must be of type struct_ops, and a program may serve
+only one member index of one struct type.
+
+What libbpf refuses, we refuse with a typed error: a relocation outside every
+VAR or not at a member's offset (CollectionError/RelocationError), on a member
+that is not a function pointer (UnsupportedError, libbpf's ENOTSUP).
+"""
+
+from __future__ import annotations
+
+from loader import elf
+from loader.btf import records as r
+from loader.btf import types as t
+from loader.btf.spec import Spec as BTFSpec
+from loader.collection.objfile import Kind, ObjectFile, ObjSection
+from loader.collection.spec import MapKV, MapSpec, StructOpsMember
+from loader.errors import BTFError, CollectionError, RelocationError, UnsupportedError
+from loader.sections import program_section
+from loader.uapi import MapType, ProgType
+
+STRUCT_OPS_LINK_SEC = ".struct_ops.link"
+BPF_F_LINK = 1 << 13
+_INSN = 8
+
+
+def load_struct_ops(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
+    for osec in obj.sections_of(Kind.STRUCT_OPS):
+        try:
+            _load_section(obj, osec, out)
+        except BTFError as exc:
+            raise CollectionError(f"section {osec.name}: {exc}") from None
+
+
+def _load_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpec]) -> None:
+    sec = osec.section
+    name = sec.name
+    if sec.type != elf.SHT_PROGBITS:
+        raise CollectionError(f"section {name}: type {sec.type}, expected SHT_PROGBITS")
+    btf = obj.btf
+    if btf is None:
+        raise CollectionError(f"section {name}: struct_ops maps need a .BTF section")
+    ids = btf.datasecs().get(name, [])
+    if len(ids) != 1:
+        raise CollectionError(f"section {name}: {len(ids)} BTF DATASECs of that name, need one")
+    datasec = btf.type_by_id(ids[0])
+    assert isinstance(datasec, t.Datasec)
+    data = bytes(sec.data())
+    placed: list[tuple[int, int, MapSpec, t.Struct]] = []
+    for vsi in datasec.vars:
+        var = btf.type_by_id(vsi.type)
+        if not isinstance(var, t.Var):
+            raise CollectionError(
+                f"section {name}: DATASEC entry type id {vsi.type} is "
+                f"{r.KIND_NAMES[var.kind]}, not VAR"
+            )
+        where = f"section {name}: struct_ops {var.name!r} at offset {vsi.offset}"
+        struct_id = btf.resolve(var.type)
+        typ = btf.type_by_id(struct_id)
+        if not isinstance(typ, t.Struct):
+            raise CollectionError(f"{where}: type is {r.KIND_NAMES[typ.kind]}, not STRUCT")
+        if not typ.name:
+            raise CollectionError(f"{where}: anonymous struct type (id {struct_id})")
+        if vsi.offset + typ.size > sec.size:
+            raise CollectionError(
+                f"{where}: struct {typ.name} of {typ.size} bytes runs past the section "
+                f"({sec.size} bytes)"
+            )
+        if var.name in out:
+            raise CollectionError(f"{where}: a map of that name already exists")
+        spec = MapSpec(
+            name=var.name, type=MapType.STRUCT_OPS, key_size=4, value_size=typ.size,
+            max_entries=1, flags=BPF_F_LINK if name == STRUCT_OPS_LINK_SEC else 0,
+            value_type_id=struct_id, section=name, section_offset=vsi.offset,
+            contents=(MapKV(0, data[vsi.offset:vsi.offset + typ.size]),),
+        )
+        out[var.name] = spec
+        placed.append((vsi.offset, vsi.offset + typ.size, spec, typ))
+    _collect_relocations(obj, osec, btf, placed)
+
+
+def _is_func_pointer(btf: BTFSpec, type_id: int) -> bool:
+    ptr = btf.type_by_id(btf.resolve(type_id))
+    if not isinstance(ptr, t.Pointer):
+        return False
+    return isinstance(btf.type_by_id(btf.resolve(ptr.type)), t.FuncProto)
+
+
+def _collect_relocations(
+    obj: ObjectFile, osec: ObjSection, btf: BTFSpec,
+    placed: list[tuple[int, int, MapSpec, t.Struct]],
+) -> None:
+    members: dict[str, list[StructOpsMember]] = {}
+    # Program -> (struct type id, member index) it was first bound to.
+    bound: dict[str, tuple[int, int]] = {}
+    for off in sorted(osec.relocations):
+        sym = osec.relocations[off]
+        where = f"section {osec.name}: relocation at offset {off} against {sym.name!r}"
+        owner = next((p for p in placed if p[0] <= off < p[1]), None)
+        if owner is None:
+            raise RelocationError(f"{where}: not inside any struct_ops variable")
+        start, _end, spec, typ = owner
+        moff = off - start
+        index = next(
+            (i for i, m in enumerate(typ.members) if m.offset_bits == moff * 8), None
+        )
+        if index is None:
+            raise RelocationError(
+                f"{where}: no member of struct {typ.name} at byte offset {moff}"
+            )
+        member = typ.members[index]
+        if not _is_func_pointer(btf, member.type):
+            raise UnsupportedError(
+                "struct_ops members other than function pointers", None,
+                f"{where}: member {member.name!r} of struct {typ.name}",
+            )
+        target = obj.by_index[sym.shndx]
+        if target.kind is not Kind.PROGRAM:
+            raise RelocationError(f"{where}: symbol is not in a program section")
+        if sym.value % _INSN:
+            raise RelocationError(
+                f"{where}: program offset {sym.value} is not at an instruction"
+            )
+        func = target.symbols.get(sym.value)
+        if func is None:
+            raise RelocationError(
+                f"{where}: no program at offset {sym.value} of section {target.name}"
+            )
+        if program_section(target.name).prog_type != ProgType.STRUCT_OPS:
+            raise RelocationError(
+                f"{where}: program {func.name!r} in section {target.name} is not a "
+                f"struct_ops program"
+            )
+        first = bound.setdefault(func.name, (spec.value_type_id, index))
+        if first != (spec.value_type_id, index):
+            raise RelocationError(
+                f"{where}: program {func.name!r} already serves member index {first[1]} "
+                f"of struct type id {first[0]}; cannot also be {member.name!r} "
+                f"(index {index}) of {typ.name}"
+            )
+        members.setdefault(spec.name, []).append(
+            StructOpsMember(member.name, index, moff, func.name)
+        )
+    for _start, _end, spec, _typ in placed:
+        spec.struct_ops = tuple(members.get(spec.name, ()))
