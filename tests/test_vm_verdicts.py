@@ -92,3 +92,23 @@ def test_merge_and_exit_status():
     del results["5.10"]
     results["6.1"]["probes"]["p"] = _probe(True)
     assert matrix.exit_status(matrix.merge(results, {}, accel="tcg", total_s=1.0)) == 0
+
+
+def test_run_bounded_kills_a_silent_process_group(tmp_path):
+    log = tmp_path / "console.log"
+    # the child of the shell keeps the group alive: it must be killed too
+    _rc, killed = boot.run_bounded(["sh", "-c", "echo booting; sleep 60 & wait"], log, 30,
+                                  stall_s=2)
+    assert killed == "no console output for 2s (hung)"
+    assert log.read_text() == "booting\n"
+
+
+def test_run_bounded_hard_timeout_and_output_callback(tmp_path):
+    seen = []
+    rc, killed = boot.run_bounded(
+        ["sh", "-c", "while true; do echo tick; sleep 0.3; done"], tmp_path / "log", 3,
+        stall_s=2, on_output=seen.append)
+    assert killed == "timed out after 3s"
+    assert b"tick" in b"".join(seen)
+    rc, killed = boot.run_bounded(["sh", "-c", "exit 7"], tmp_path / "log2", 10)
+    assert (rc, killed) == (7, None)

@@ -212,6 +212,8 @@ def btf_cases_section(release: str) -> dict[str, Any]:
 
 
 def _timed(timing: dict[str, float], key: str, fn: Callable[[], Any]) -> Any:
+    # A line per section on the console: the host's stall detector sees progress.
+    print(f"bpfconform-agent: {key}", flush=True)
     start = time.monotonic()
     try:
         return fn()

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,12 @@ from vm.kernels import KernelTree
 REPO = Path(__file__).resolve().parent.parent
 RESULT_NAME = "result.json"
 CONSOLE_NAME = "console.log"
-DEFAULT_TIMEOUT_S = 150.0
+# Measured on a 2-core machine shared with other jobs (load ~7): 5.10 took 143 s;
+# on an idle machine 25-45 s. Hangs are caught sooner by the stall limit.
+DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_STALL_S = 90.0
+# virtme-ng-init prints this when it hands over to our command.
+AGENT_STARTED = b"starting script"
 ACCELS = ("tcg", "kvm", "auto")
 KVM_PROBE_TIMEOUT_S = 15.0
 
@@ -104,16 +110,39 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run_bounded(argv: list[str], log: Path, timeout_s: float,
-                env: dict[str, str] | None = None) -> tuple[int | None, bool]:
-    """Run argv with output to log; (returncode, timed_out). Kills the group on timeout."""
+                env: dict[str, str] | None = None, *, stall_s: float | None = None,
+                on_output: Callable[[bytes], None] | None = None) -> tuple[int | None, str | None]:
+    """Run argv with output to log; (returncode, why it was killed or None).
+
+    Killed (the whole process group) after ``timeout_s`` in total, or after
+    ``stall_s`` without any new output: a hung guest goes silent, a guest that is
+    merely slow on a loaded machine keeps printing.
+    """
+    start = time.monotonic()
+    last_growth, seen = start, 0
     with log.open("wb") as fh:
         proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         try:
-            return proc.wait(timeout=timeout_s), False
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            return proc.returncode, True
+            while True:
+                try:
+                    return proc.wait(timeout=1.0), None
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.monotonic()
+                size = log.stat().st_size
+                if size > seen:
+                    if on_output is not None:
+                        with log.open("rb") as rd:
+                            rd.seek(seen)
+                            on_output(rd.read(size - seen))
+                    seen, last_growth = size, now
+                if now - start > timeout_s:
+                    _kill_group(proc)
+                    return proc.returncode, f"timed out after {timeout_s:.0f}s"
+                if stall_s is not None and now - last_growth > stall_s:
+                    _kill_group(proc)
+                    return proc.returncode, f"no console output for {stall_s:.0f}s (hung)"
         finally:
             if proc.poll() is None:
                 _kill_group(proc)
@@ -126,7 +155,8 @@ def guest_env() -> dict[str, str]:
 
 
 def boot(kt: KernelTree, outdir: Path, label: str, *, accel: str = "tcg",
-         timeout_s: float = DEFAULT_TIMEOUT_S) -> BootResult:
+         timeout_s: float = DEFAULT_TIMEOUT_S, stall_s: float | None = DEFAULT_STALL_S,
+         on_phase: Callable[[str], None] | None = None) -> BootResult:
     """Boot one kernel, run the agent in it, and read its JSON back."""
     if accel not in ("tcg", "kvm"):
         raise ValueError(f"accel must be tcg or kvm here, got {accel!r}")
@@ -135,8 +165,18 @@ def boot(kt: KernelTree, outdir: Path, label: str, *, accel: str = "tcg",
     result.unlink(missing_ok=True)
     console = outdir / CONSOLE_NAME
     start = time.monotonic()
-    rc, timed_out = run_bounded(vng_argv(kt, outdir, label, accel), console, timeout_s,
-                                guest_env())
+    tail_bytes = b""
+
+    def watch(chunk: bytes) -> None:
+        nonlocal tail_bytes
+        # The marker may straddle two reads: keep a little of the previous chunk.
+        window = tail_bytes + chunk
+        if on_phase is not None and AGENT_STARTED in window:
+            on_phase("agent")
+        tail_bytes = b"" if AGENT_STARTED in window else window[-64:]
+
+    rc, killed = run_bounded(vng_argv(kt, outdir, label, accel), console, timeout_s,
+                             guest_env(), stall_s=stall_s, on_output=watch)
     elapsed = round(time.monotonic() - start, 2)
     tail = _tail(console)
     doc: dict[str, Any] | None = None
@@ -147,10 +187,10 @@ def boot(kt: KernelTree, outdir: Path, label: str, *, accel: str = "tcg",
         except ValueError as exc:
             failure = f"agent JSON unreadable: {exc}"
     if doc is None and failure is None:
-        if timed_out:
-            failure = f"timed out after {timeout_s:.0f}s without a result"
-        elif "Kernel panic" in tail:
-            failure = "kernel panic"
+        if "Kernel panic" in tail:
+            failure = "kernel panic" + (f" ({killed})" if killed else "")
+        elif killed:
+            failure = f"{killed} without a result"
         else:
             failure = f"no result JSON (vng exit {rc})"
     elif doc is not None and doc.get("kernel", {}).get("release") != kt.release:

@@ -39,6 +39,9 @@ def register(subparsers: Any) -> None:
     mp.add_argument("--timeout", type=float, default=boot.DEFAULT_TIMEOUT_S,
                     help="seconds per kernel boot before it counts as hung (default: "
                     "%(default)s)")
+    mp.add_argument("--stall", type=float, default=boot.DEFAULT_STALL_S,
+                    help="seconds without console output before a guest counts as hung "
+                    "(default: %(default)s)")
     mp.add_argument("--accel", choices=boot.ACCELS, default="tcg",
                     help="tcg (default; KVM hangs on nested setups), kvm, or auto (probe "
                     "KVM briefly, fall back to tcg)")
@@ -89,7 +92,8 @@ def _matrix(args: argparse.Namespace) -> int:
         kernels.classify(spec)  # reject a typo before anything boots
     outdir = args.json.parent
     opts = matrix.MatrixOptions(kernels=specs, outdir=outdir, accel=args.accel,
-                                timeout_s=args.timeout, jobs=max(1, args.jobs),
+                                timeout_s=args.timeout, stall_s=args.stall,
+                                jobs=max(1, args.jobs),
                                 refresh_index=args.refresh)
     merged = matrix.run_matrix(opts)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -88,13 +88,13 @@ def run_host(outdir: Path, timeout_s: float) -> boot.BootResult:
     argv = [boot.python_for_guest(), "-m", "vm.agent", "--out", str(result), "--label", "host"]
     start = time.monotonic()
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    rc, timed_out = boot.run_bounded(argv, outdir / boot.CONSOLE_NAME, timeout_s, env)
+    rc, killed = boot.run_bounded(argv, outdir / boot.CONSOLE_NAME, timeout_s, env)
     elapsed = round(time.monotonic() - start, 2)
     tail = boot._tail(outdir / boot.CONSOLE_NAME)
     doc = json.loads(result.read_text()) if result.exists() else None
     failure = None
     if doc is None:
-        failure = f"timed out after {timeout_s:.0f}s" if timed_out else f"agent exit {rc}"
+        failure = killed or f"agent exit {rc}"
     return boot.BootResult("host", doc is not None, doc, failure, tail, elapsed, "none", rc)
 
 
@@ -142,6 +142,7 @@ class MatrixOptions:
     outdir: Path
     accel: str = "tcg"
     timeout_s: float = boot.DEFAULT_TIMEOUT_S
+    stall_s: float = boot.DEFAULT_STALL_S
     jobs: int = max(1, os.cpu_count() or 1)
     refresh_index: bool = False
 
@@ -197,7 +198,8 @@ def run_matrix(opts: MatrixOptions, stream: TextIO = sys.stderr) -> dict[str, An
                         accel = chooser.get(kt)
                         board.set(label, "booting", f"{kt.release} ({accel})")
                         res = boot.boot(kt, rundir, label, accel=accel,
-                                        timeout_s=opts.timeout_s)
+                                        timeout_s=opts.timeout_s, stall_s=opts.stall_s,
+                                        on_phase=lambda p: board.set(label, p))
                     timing["boot_s"] = res.boot_s
             except (kernels.KernelError, OSError, subprocess.SubprocessError) as exc:
                 failure = f"{type(exc).__name__}: {exc}"
