@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from loader import elf
 from loader.collection import load_collection_spec
 from loader.collection.summary import summarize
 
@@ -21,14 +22,41 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _inspect(args: argparse.Namespace) -> int:
-    spec = load_collection_spec(args.file)
+    with open(args.file, "rb") as f:
+        data = f.read()
+    spec = load_collection_spec(data)
     summary = summarize(spec)
     if args.json:
         json.dump(summary, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
         return 0
     sys.stdout.write(render(summary, spec.byte_order))
+    sys.stdout.write(render_sizes(elf.ELFFile(data), len(data)))
     return 0
+
+
+def _is_debug(name: str) -> bool:
+    return name.startswith((".debug", ".rel.debug", ".rela.debug"))
+
+
+def section_sizes(ef: elf.ELFFile) -> list[tuple[str, int]]:
+    """(name, sh_size) of the sections a loader reads: everything but debug info,
+    relocation, symbol and string tables (those are summed up separately)."""
+    skip = (elf.SHT_NULL, elf.SHT_REL, elf.SHT_SYMTAB, elf.SHT_STRTAB)
+    return [
+        (sec.name, sec.size) for sec in ef.sections
+        if sec.type not in skip and not _is_debug(sec.name)
+    ]
+
+
+def render_sizes(ef: elf.ELFFile, file_size: int) -> str:
+    """The section size table of the text summary."""
+    shown = section_sizes(ef)
+    debug = [sec.size for sec in ef.sections if _is_debug(sec.name)]
+    lines = ["", f"sections ({len(shown)} of {len(ef.sections)}, file {file_size} bytes):"]
+    lines += [f"  {name:<40} {size:>8} bytes" for name, size in shown]
+    lines.append(f"  {'debug info (' + str(len(debug)) + ' sections)':<40} {sum(debug):>8} bytes")
+    return "\n".join(lines) + "\n"
 
 
 def render(s: dict[str, Any], byte_order: str) -> str:
@@ -61,6 +89,9 @@ def render(s: dict[str, Any], byte_order: str) -> str:
             extra.append(f"inner {m['inner']['type']}")
         if m["contents"]:
             extra.append(f"{len(m['contents'])} initial")
+        if m.get("struct_ops"):
+            extra.append("ops " + " ".join(
+                f"{member}={v['program']}" for member, v in m["struct_ops"].items()))
         if m.get("legacy"):
             extra.append("legacy bpf_map_def")
         lines.append(
