@@ -72,6 +72,10 @@ def load_externs(obj: ObjectFile, maps: dict[str, MapSpec], out: dict[str, Exter
                 raise CollectionError(f"DATASEC {sec_name}: {exc}") from None
             name = typ.name
             where = f"{sec_name} extern {name!r} (type id {vsi.type})"
+            # The kind first: a DATASEC entry that is no VAR/FUNC is the fault even
+            # when its (type) name happens to match no symbol as well.
+            if not isinstance(typ, t.Var | t.Func):
+                raise CollectionError(f"{where}: {r.KIND_NAMES[typ.kind]}, expected VAR or FUNC")
             if name not in weak:
                 raise CollectionError(f"{where}: no undefined ELF symbol of that name")
             if name in out:
