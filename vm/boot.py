@@ -67,7 +67,8 @@ def guest_command(result: Path, kt: KernelTree, label: str) -> str:
 
 def vng_argv(kt: KernelTree, outdir: Path, label: str, accel: str, *,
              memory: str = "1G", cpus: int = 1) -> list[str]:
-    argv = [vng_executable(), "--verbose", "--run", kt.vmlinuz,
+    # --force-9p: otherwise vng first waits ~10 s for virtiofsd before falling back to 9p.
+    argv = [vng_executable(), "--verbose", "--force-9p", "--run", kt.vmlinuz,
             "--memory", memory, "--cpus", str(cpus), "--rwdir", str(outdir),
             "--exec", guest_command(outdir / RESULT_NAME, kt, label)]
     if accel == "tcg":
