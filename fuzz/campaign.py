@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from fuzz import runner, targets
+from fuzz import runner, targets, triage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("targets", nargs="*", default=list(targets.TARGETS))
     parser.add_argument("--per-target", type=float, default=360.0, metavar="S")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--regress-dir", type=Path, default=runner.triage.REGRESS_ROOT)
+    parser.add_argument("--regress-dir", type=Path, default=triage.REGRESS_ROOT)
     parser.add_argument("--fail-on-new", action="store_true",
                         help="exit 1 when a target files a new finding (CI)")
     args = parser.parse_args(argv)

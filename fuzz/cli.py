@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fuzz import runner, targets
+from fuzz import runner, targets, triage
 
 
 def register(subparsers: Any) -> None:
@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
                    help="structure-aware custom mutator (when the target has one) or bytes")
     p.add_argument("--no-seeds", action="store_true", help="do not seed from corpus/")
     p.add_argument("--no-minimize", action="store_true", help="skip -minimize_crash")
-    p.add_argument("--regress-dir", type=Path, default=runner.triage.REGRESS_ROOT,
+    p.add_argument("--regress-dir", type=Path, default=triage.REGRESS_ROOT,
                    metavar="DIR", help="where findings are filed (default corpus/regress)")
     p.set_defaults(func=main)
 

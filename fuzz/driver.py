@@ -31,7 +31,7 @@ def _limit_address_space() -> None:
 
 def main(argv: list[str]) -> None:
     self_path, target, mutator, *flags = argv
-    import atheris
+    import atheris  # type: ignore[import-untyped]
 
     name = targets.module_name(target)
     with atheris.instrument_imports(include=["loader", name]):

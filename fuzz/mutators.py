@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 import struct
 
-import atheris
+import atheris  # type: ignore[import-untyped]
 
 from loader.btf import parse_raw
 from loader.elf import EHDR_SIZE, LAYOUTS, SHDR_SIZE, SYM_SIZE, ELFFile, Section
@@ -43,7 +43,7 @@ def _edge64(rng: random.Random, near: int) -> int:
 
 def _bytes_fallback(data: bytes, max_size: int) -> bytes:
     # libFuzzer's own byte mutations; only callable inside a running fuzzer.
-    return atheris.Mutate(data, max_size)
+    return bytes(atheris.Mutate(data, max_size))
 
 
 def mutate_bytes(body: bytes, rng: random.Random, max_len: int) -> bytes:
@@ -174,7 +174,7 @@ def _put(out: bytearray, order: str, at: int, width: int, value: int) -> None:
     struct.pack_into(order + fmt, out, at, value & ((1 << (8 * width)) - 1))
 
 
-def _get(data: bytes, order: str, at: int, width: int) -> int:
+def _get(data: bytes | bytearray, order: str, at: int, width: int) -> int:
     fmt = {1: "B", 2: "H", 4: "I", 8: "Q"}[width]
     return int(struct.unpack_from(order + fmt, data, at)[0])
 

@@ -5,6 +5,8 @@ The first input byte picks the byte order; the rest is the stream.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fuzz.targets._oracle import Disagreement
 from loader.asm import decode, encode
 from loader.errors import LoaderError
@@ -13,7 +15,7 @@ from loader.errors import LoaderError
 def TestOneInput(data: bytes) -> None:
     if not data:
         return
-    order = "<" if data[0] & 1 else ">"
+    order: Literal["<", ">"] = "<" if data[0] & 1 else ">"
     stream = data[1:]
     try:
         insns = decode(stream, order)

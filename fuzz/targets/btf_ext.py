@@ -8,6 +8,8 @@ empty tables too.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from loader.btf.ext import parse_ext
 from loader.btf.strings import StringTable
 from loader.errors import LoaderError
@@ -16,7 +18,7 @@ from loader.errors import LoaderError
 def TestOneInput(data: bytes) -> None:
     if len(data) < 3:
         return
-    order = "<" if data[0] & 1 else ">"
+    order: Literal["<", ">"] = "<" if data[0] & 1 else ">"
     str_len = int.from_bytes(data[1:3], "little")
     strings = StringTable(bytes(data[3:3 + str_len]))
     ext = data[3 + str_len:]

@@ -13,6 +13,7 @@ the generator instead of flipping bytes.  Byte 0 picks the property:
 from __future__ import annotations
 
 import sys
+from typing import Literal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,7 +32,7 @@ _SETTINGS = settings(database=None, deadline=None, suppress_health_check=list(He
 @_SETTINGS
 @given(shape=btf_specs(kernel=KERNEL), big_endian=st.booleans())
 def _valid(shape: BTFShape, big_endian: bool) -> None:
-    order = ">" if big_endian else "<"
+    order: Literal["<", ">"] = ">" if big_endian else "<"
     blob = shape.encode(order)
     try:
         types = parse_raw(blob).types()
@@ -62,4 +63,4 @@ def TestOneInput(data: bytes) -> None:
     if not data:
         return
     prop = _invalid if data[0] & 1 else _valid
-    prop.hypothesis.fuzz_one_input(data[1:])
+    prop.hypothesis.fuzz_one_input(data[1:])  # type: ignore[attr-defined]
