@@ -72,6 +72,7 @@ class Summary:
     findings: list[triage.Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     artifacts: int = 0
+    restarts: int = 0  # libFuzzer runs restarted after a crash (each costs a reload)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -84,6 +85,8 @@ class Summary:
             "new_crashes": sum(f.new for f in self.findings),
             "features": self.features,
             "elapsed_s": round(self.elapsed_s, 1),
+            "artifacts": self.artifacts,
+            "restarts": self.restarts,
             "findings": [f.as_json() for f in self.findings],
             "notes": self.notes,
         }
@@ -262,4 +265,5 @@ def run(opts: Options, on_progress: Callable[[Snapshot], None] | None = None,
         coverage=snap.coverage, features=snap.features,
         corpus_size=snap.corpus_size or sum(1 for _ in corpus.iterdir()),
         elapsed_s=fuzz_elapsed, findings=findings, notes=notes, artifacts=len(state.artifacts),
+        restarts=snap.restarts,
     )
