@@ -2,9 +2,14 @@
 
 The kernel loads one instruction stream per program, so bpf2bpf callees and
 callbacks (ld_imm64 function pointers) are appended after the program's own
-code, breadth first in the order they are first referenced, each once, and
-transitively.  Appended instructions are copies: programs never share an
-Instruction object, so fixing call offsets in one cannot disturb another.
+code, each once, and transitively.  The order is libbpf's (its
+bpf_object__reloc_code): walking a function's instructions, the first
+reference to a function not yet appended appends it and walks it at once,
+before the rest of the caller, i.e. depth first in call-site order.  The
+order matters beyond taste: the kernel's program tag hashes the submitted
+instructions, so only the same order gives the same tag as a libbpf load.
+Appended instructions are copies: programs never share an Instruction
+object, so fixing call offsets in one cannot disturb another.
 """
 
 from __future__ import annotations
@@ -33,17 +38,20 @@ def link(program: Function, functions: dict[str, Function],
     """The functions to append to ``program``: ``[(name, first index)], [Function]``."""
     seen = {program.name}
     order: list[Function] = []
-    queue = list(callees_of(program, functions, callees))
-    pos = 0
-    while pos < len(queue):
-        name = queue[pos]
-        pos += 1
+    # An explicit stack of iterators rather than recursion: call chains in
+    # fuzzed objects can be longer than Python's recursion limit.
+    stack = [iter(callees_of(program, functions, callees))]
+    while stack:
+        name = next(stack[-1], None)
+        if name is None:
+            stack.pop()
+            continue
         if name in seen:
             continue
         seen.add(name)
         fn = functions[name]
         order.append(fn)
-        queue.extend(callees_of(fn, functions, callees))
+        stack.append(iter(callees_of(fn, functions, callees)))
     placed = []
     index = len(program.instructions)
     for fn in order:
