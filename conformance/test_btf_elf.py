@@ -15,6 +15,7 @@ from loader.btf import parse_elf
 from loader.btf import records as r
 from loader.btf import types as t
 from loader.btf.ext import parse_ext
+from loader.collection.externs import align_of
 from loader.elf import ELFFile
 from loader.errors import BTFError
 
@@ -51,7 +52,32 @@ def test_kconfig_layout_is_in_bounds(corpus_objects):
             if isinstance(typ, t.Datasec) and typ.name == ".kconfig":
                 ends = [v.offset + v.size for v in typ.vars]
                 assert typ.size == max(ends)
-                assert all(v.offset % min(v.size, 8) == 0 for v in typ.vars)
+                # Natural alignment of the type (a char array aligns to 1, not its size).
+                assert all(v.offset % align_of(spec, spec.type_by_id(v.type).type) == 0
+                           for v in typ.vars)
+
+
+def test_kconfig_datasec_matches_extern_layout(corpus_objects):
+    """The fixed-up .kconfig DATASEC (the map's value type) puts each extern where
+    the collection loader's ExternSpec (what instructions read) puts it, in offset
+    order, as libbpf's extern layout and btf_fixup_datasec do."""
+    from loader.collection import load_collection_spec
+
+    seen = 0
+    for path in corpus_objects:
+        spec = load_collection_spec(path.read_bytes())
+        kconfig = {n: e.offset for n, e in spec.externs.items() if e.kind == "kconfig"}
+        if not kconfig:
+            continue
+        assert spec.btf is not None
+        ds = spec.btf.type_by_id(spec.maps[".kconfig"].value_type_id)
+        assert isinstance(ds, t.Datasec)
+        offsets = [v.offset for v in ds.vars]
+        assert offsets == sorted(offsets)
+        assert {spec.btf.type_by_id(v.type).name: v.offset for v in ds.vars} == kconfig
+        assert ds.size == spec.maps[".kconfig"].value_size
+        seen += 1
+    assert seen  # corpus/src/externs.c declares kconfig externs
 
 
 def test_ext_infos_reference_existing_types(corpus_object):

@@ -76,26 +76,38 @@ def _alignment(spec: Spec, type_id: int, memo: dict[int, int], depth: int = 0) -
 
 
 def _layout_kconfig(spec: Spec, ds_id: int, words: array[int]) -> None:
-    """Lay out .kconfig's VARs in order with natural alignment, as libbpf does,
-    and turn their extern linkage into allocated (patching ``words``)."""
+    """Lay out .kconfig's VARs as libbpf does, and turn their extern linkage into
+    allocated (patching ``words``).
+
+    libbpf places kconfig externs by descending alignment, then ascending size,
+    then name (not in DATASEC order) and writes those offsets into the DATASEC;
+    loader.collection.externs places them the same way, so instructions and the
+    map's value type agree.
+    """
     _, pos = spec.raw_type(ds_id)
     vlen = words[pos + 1] & 0xFFFF
-    offset = 0
     memo: dict[int, int] = {}
+    entries: list[tuple[int, int, str, int]] = []  # (-align, size, name, word index)
     for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
         vid = words[j]
         var = spec.type_by_id(vid)
         if not isinstance(var, t.Var):
             raise BTFError(f"DATASEC .kconfig: entry type id {vid} is not a VAR")
         size = spec.size_of(var.type)
-        align = _alignment(spec, var.type, memo)
-        offset = (offset + align - 1) // align * align
-        words[j + 1] = offset
-        words[j + 2] = size
-        offset += size
+        entries.append((-_alignment(spec, var.type, memo), size, var.name, j))
         if var.linkage == r.BTF_VAR_GLOBAL_EXTERN and vid >= spec.first_type_id:
             _, var_pos = spec.raw_type(vid)
             words[var_pos + 3] = r.BTF_VAR_GLOBAL_ALLOCATED
+    # Then, like libbpf's btf_fixup_datasec, the entries are sorted by offset:
+    # the kernel refuses a DATASEC whose offsets go backwards.
+    placed: list[tuple[int, int, int]] = []
+    offset = 0
+    for neg_align, size, _name, j in sorted(entries):
+        offset = (offset - neg_align - 1) // -neg_align * -neg_align
+        placed.append((words[j], offset, size))
+        offset += size
+    for k, triple in enumerate(placed):
+        words[pos + 3 + 3 * k:pos + 6 + 3 * k] = array("I", triple)
     words[pos + 2] = offset
 
 
