@@ -67,6 +67,22 @@ def test_bad_ids(vmlinux):
     assert isinstance(vmlinux.type_by_id(0), t.Void)
 
 
+@pytest.mark.parametrize("bad", [-1, -2, 3, 1 << 40])
+def test_bad_ids_in_every_by_id_lookup(bad):
+    # Negative ids once indexed the offsets from the end (a wrong type) or hit an
+    # assert; ids past the end raised IndexError.
+    spec = spec_from_types([t.Int("int", 4, 1, 0, 32), t.Typedef("i_t", 1)])
+    for lookup in (spec.kind_of, spec.name_of, spec.name_offset_of, spec.raw_type,
+                   spec.type_by_id):
+        with pytest.raises(BTFError, match=f"type id {bad}"):
+            lookup(bad)
+    with pytest.raises(BTFError, match="type id 0"):
+        spec.raw_type(0)  # void is not one of the blob's own types
+    assert spec.kind_of(0) == r.BTF_KIND_UNKN
+    assert spec.name_of(0) == ""
+    assert spec.name_of(2) == "i_t"
+
+
 def test_resolve_and_size_of():
     spec = spec_from_types([
         t.Int("int", 4, 1, 0, 32), t.Typedef("i_t", 1), t.Const(2), t.Array(3, 1, 5),

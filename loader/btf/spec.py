@@ -171,24 +171,29 @@ class Spec:
 
     def raw_type(self, type_id: int) -> tuple[array[int], int]:
         """The word array and the word position of ``type_id`` (own types only)."""
+        if not self.first_type_id <= type_id < self._end_id:
+            raise BTFError(
+                f"type id {type_id} is not one of this blob's own types "
+                f"({self.first_type_id}..{self._end_id - 1})"
+            )
         return self._words, self._offsets[type_id - self.first_type_id]
 
     def kind_of(self, type_id: int) -> int:
+        self._check_id(type_id)
         if type_id == 0:
             return r.BTF_KIND_UNKN
         if type_id < self.first_type_id:
-            assert self.base is not None
+            assert self.base is not None  # first_type_id > 1 only with a base
             return self.base.kind_of(type_id)
-        self._check_id(type_id)
         pos = self._offsets[type_id - self.first_type_id]
         return (self._words[pos + 1] >> 24) & 0x1F
 
     def name_offset_of(self, type_id: int) -> int:
+        self._check_id(type_id)
         if type_id < self.first_type_id:
             if self.base is None:
-                return 0
+                return 0  # void
             return self.base.name_offset_of(type_id)
-        self._check_id(type_id)
         return self._words[self._offsets[type_id - self.first_type_id]]
 
     # -- lookups -----------------------------------------------------------------
