@@ -166,8 +166,8 @@ def objects_section() -> dict[str, Any]:
                 entry["failed"] = sorted(failures)
                 entry["loaded"] = not failures
                 if failures:
-                    first, exc = next(iter(sorted(failures.items())))
-                    entry.update(_error_fields(exc))
+                    first, first_exc = min(failures.items())
+                    entry.update(_error_fields(first_exc))
                     entry["log_tail"] = f"{first}: {entry['log_tail']}"
         except Exception as exc:  # a loader crash on a corpus object is a result too
             entry.update(_error_fields(exc))
@@ -199,7 +199,7 @@ def btf_cases_section(release: str) -> dict[str, Any]:
             close = getattr(fd, "close", None)
             if callable(close):
                 close()
-            kernel = {"accepted": True, "errno": None}
+            kernel: dict[str, Any] = {"accepted": True, "errno": None}
         except OSError as exc:
             kernel = {"accepted": False, "errno": exc.errno}
         out[path.stem] = {

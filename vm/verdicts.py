@@ -114,7 +114,7 @@ def row_names(results: dict[str, dict[str, Any]], section: str) -> list[str]:
     names: set[str] = set()
     for result in results.values():
         sec = result.get(section)
-        if section_ok(sec):
+        if isinstance(sec, dict) and section_ok(sec):
             names.update(sec)
     return sorted(names)
 
