@@ -50,6 +50,18 @@ def stripped_objects() -> Iterator[bytes]:
             yield out.read_bytes() if done.returncode == 0 else path.read_bytes()
 
 
+def generated_btf(count: int = 16) -> Iterator[bytes]:
+    """Valid and invalid-by-one-rule blobs from the hypothesis generators' seeded twins."""
+    try:
+        from conformance.generators import random_btf, random_invalid_btf
+    except ImportError:
+        return
+    rng = random.Random(0)
+    for i in range(count):
+        yield random_btf(rng, max_types=20).encode("<" if i % 2 else ">")
+        yield random_invalid_btf(rng).blob
+
+
 def seeds(target: str) -> Iterator[bytes]:
     if target in ("elf", "elf_container", "libbpf_diff"):
         yield from stripped_objects()
@@ -60,6 +72,8 @@ def seeds(target: str) -> Iterator[bytes]:
         for i in range(16):
             yield bytes([i & 1]) + rng.randbytes(256 * (1 + i % 4))
         return
+    if target in ("btf", "btf_model"):
+        yield from generated_btf()
     for elf in _objects():
         btf = elf.section_by_name(".BTF")
         if target in ("btf", "btf_model") and btf is not None:
