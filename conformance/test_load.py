@@ -77,13 +77,6 @@ def _xlated_len(fd: FD) -> int:
     return info.xlated_prog_len
 
 
-# Objects bpftool loads and we do not yet, with why.
-_KNOWN_GAPS = {
-    "struct_ops.el.o": "struct_ops: the CollectionSpec has no .struct_ops map, so the "
-                       "member index (expected_attach_type) of each program is unknown",
-}
-
-
 @pytest.mark.oracle
 @pytest.mark.parametrize("obj", EL_OBJECTS, ids=[p.name for p in EL_OBJECTS])
 def test_loads_what_bpftool_loads(obj: Path) -> None:
@@ -92,8 +85,6 @@ def test_loads_what_bpftool_loads(obj: Path) -> None:
     if os.uname().release != _expected()["kernel"]:
         pytest.skip(f"verdicts recorded on {_expected()['kernel']}, host runs "
                     f"{os.uname().release}")
-    if obj.name in _KNOWN_GAPS:
-        pytest.xfail(_KNOWN_GAPS[obj.name])
     theirs, their_progs = lv.bpftool_loadall(obj)
     their_tags = {n: tag for n, (tag, _) in their_progs.items()}
     their_lens = {n: size for n, (_, size) in their_progs.items()}

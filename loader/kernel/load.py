@@ -2,10 +2,11 @@
 bpf_object__load does it.
 
 Order: BTF (sanitised for this kernel), maps (inner map templates first, data
-section contents written, ``.rodata``/``.kconfig`` frozen), map-in-map
-initialisers, then each program (references rewritten to fds, externs
-resolved, CO-RE applied against vmlinux BTF, func_info/line_info attached),
-then prog-array initialisers.
+section contents written, ``.rodata``/``.kconfig`` frozen, struct_ops maps laid
+out for the kernel's struct), map-in-map initialisers, then each program
+(references rewritten to fds, externs resolved, CO-RE applied against vmlinux
+BTF, func_info/line_info attached), then prog-array initialisers and
+struct_ops values.
 
 Every fd is owned by the returned :class:`LoadedCollection`; when anything
 raises on the way, everything opened so far is closed before the error leaves.
@@ -28,6 +29,7 @@ from loader.btf import types as t
 from loader.btf.ext import FuncInfo, LineInfo
 from loader.btf.spec import Spec as BTFSpec
 from loader.collection.spec import CollectionSpec, ExternSpec, MapSpec, ProgramSpec
+from loader.collection.structops import BPF_F_LINK
 from loader.errors import (
     KernelError,
     LoaderError,
@@ -35,7 +37,7 @@ from loader.errors import (
     UnsupportedError,
     VerifierError,
 )
-from loader.kernel import bpf, core, kenv
+from loader.kernel import bpf, core, kenv, structops
 from loader.kernel.fd import FD
 from loader.kernel.sanitize import KCONFIG_SEC, BTFSupport, sanitize_btf
 from loader.uapi import AttachType, MapType, ProgType
@@ -77,11 +79,20 @@ class LoadedCollection:
     ``programs`` maps each program to its fd, or to the error that stopped it
     (only with ``keep_going``); ``map_errors`` likewise for maps that could not
     be created.  ``close()`` (or leaving a ``with`` block) closes every fd.
+
+    ``struct_ops_values`` holds each struct_ops map's value in the kernel's
+    layout with the program fds in place (valid while the collection is
+    open).  A ``.struct_ops.link`` map already holds it (updating such a map
+    only validates it); a plain ``.struct_ops`` map does not: updating it
+    registers the struct_ops with the kernel (a TCP congestion control
+    becomes selectable system-wide), which is attaching, and libbpf too does
+    it only in bpf_map__attach_struct_ops.
     """
 
     maps: dict[str, FD] = field(default_factory=dict)
     programs: dict[str, FD | LoaderError] = field(default_factory=dict)
     map_errors: dict[str, LoaderError] = field(default_factory=dict)
+    struct_ops_values: dict[str, bytes] = field(default_factory=dict)
     btf: FD | None = None
     btf_error: LoaderError | None = None
 
@@ -151,6 +162,9 @@ class _Loader:
         self.btf_support = btf_support
         self._target_btf = target_btf
         self._core: core.Relocator | None = None
+        self._st_ops: dict[str, structops.KernStructOps] = {}
+        # struct_ops program -> (attach_btf_id, expected_attach_type).
+        self._st_targets: dict[str, tuple[int, int]] = {}
 
     # -- helpers ------------------------------------------------------------------
 
@@ -176,6 +190,7 @@ class _Loader:
                 self.out.programs[name] = exc
                 self._fail(exc)
         self.fill_prog_arrays()
+        self.fill_struct_ops()
 
     # -- BTF ----------------------------------------------------------------------
 
@@ -228,7 +243,7 @@ class _Loader:
 
     def _create_one(self, name: str, m: MapSpec) -> FD:
         if m.type == MapType.STRUCT_OPS:
-            raise UnsupportedError("struct_ops maps", None, f"map {name!r}")
+            return self._create_struct_ops(name, m)
         inner: FD | None = None
         if m.type in _MAP_IN_MAP:
             if m.inner is None:
@@ -254,6 +269,47 @@ class _Loader:
             fd.close()
             raise
         return fd
+
+    def _create_struct_ops(self, name: str, m: MapSpec) -> FD:
+        btf = self.spec.btf
+        if btf is None or self.out.btf is None:
+            # The kernel finds the kernel struct through the object's BTF.
+            why = f": {self.out.btf_error}" if self.out.btf_error else ""
+            raise RelocationError(f"struct_ops map {name!r} needs the object's BTF "
+                                  f"loaded{why}")
+        ko = structops.prepare(btf, m, self.target_btf())
+        # Programs get their member from the layout, before the map exists, as
+        # in libbpf: a map the kernel refuses does not stop them loading.
+        structops.bind_programs(ko, self._st_targets)
+        fd = bpf.map_create(m.type, m.key_size, len(ko.value), m.max_entries, flags=m.flags,
+                            name=kernel_name(name), btf_fd=self.out.btf,
+                            btf_vmlinux_value_type_id=ko.value_type_id)
+        self._st_ops[name] = ko
+        return fd
+
+    def fill_struct_ops(self) -> None:
+        for name, ko in self._st_ops.items():
+            fd = self.out.maps.get(name)
+            if fd is None:
+                continue
+            progs = {p: self.out.programs.get(p) for p, _ in ko.slots}
+            missing = sorted(p for p, got in progs.items() if not isinstance(got, FD))
+            if missing:
+                exc: LoaderError = RelocationError(
+                    f"struct_ops map {name!r}: programs {missing} were not loaded")
+                self.out.map_errors[name] = exc
+                self._fail(exc)
+                continue
+            value = ko.value_with({p: got.fd for p, got in progs.items()
+                                   if isinstance(got, FD)})
+            self.out.struct_ops_values[name] = value
+            if not self.spec.maps[name].flags & BPF_F_LINK:
+                continue  # see LoadedCollection: for these maps, updating is attaching
+            try:
+                bpf.map_update_elem(fd, b"\0" * 4, value)
+            except LoaderError as exc2:
+                self.out.map_errors[name] = _with_context(exc2, f"struct_ops map {name!r}")
+                self._fail(self.out.map_errors[name])
 
     def fill_map_in_maps(self) -> None:
         for name, m in self.spec.maps.items():
@@ -326,8 +382,12 @@ class _Loader:
         if prog.type == ProgType.EXT:
             raise UnsupportedError("freplace programs (need a target program fd)", None, where)
         if prog.type == ProgType.STRUCT_OPS:
-            raise UnsupportedError("struct_ops programs (need the struct_ops map's member)",
-                                   None, where)
+            # The kernel checks the program against the member it implements.
+            target = self._st_targets.get(prog.name)
+            if target is None:
+                raise RelocationError(f"{where}: no struct_ops map (laid out for this "
+                                      f"kernel) uses it, so its member is unknown")
+            attach_btf_id, expected = target
         if prog.type in (ProgType.TRACING, ProgType.LSM) and expected in _BTF_TARGETS:
             attach_btf_id = self._attach_btf_id(where, prog)
         kern_version = prog.kernel_version
