@@ -15,7 +15,7 @@ from loader.btf import parse_raw
 from loader.btf.validate import check
 from loader.cli import main
 from loader.collection import load_collection_spec
-from loader.errors import LoaderError
+from loader.errors import CollectionError, ELFError, LoaderError, RelocationError
 
 
 @pytest.mark.parametrize(("call", "message"), [
@@ -86,12 +86,17 @@ def test_generate_elf_manifest(tmp_path: Path) -> None:
     doc = _generate(tmp_path, "elf", 5, count=40)
     files = doc["files"]
     assert isinstance(files, dict)
+    rules = {e["expect"]["rule"] for e in files.values() if not e["expect"]["valid"]}
+    assert 8 <= len([e for e in files.values() if e["expect"]["valid"]]) <= 32  # about half
+    assert any(r.startswith("collection.") for r in rules)
+    assert any(r.startswith("elf.") for r in rules)
     for name, entry in files.items():
         blob = (tmp_path / name).read_bytes()
         if entry["expect"]["valid"]:
             load_collection_spec(blob)
         else:
-            with pytest.raises(LoaderError):
+            errors = {c.__name__: c for c in (ELFError, CollectionError, RelocationError)}
+            with pytest.raises(errors[entry["expect"]["error"]]):
                 load_collection_spec(blob)
 
 
@@ -114,3 +119,42 @@ def test_replay_counterexamples(note: Path | None) -> None:
             load_collection_spec(blob)
         except LoaderError:
             pass
+
+
+def test_counterexample_note_reproduces_the_example(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JSON note carries hypothesis's reproduce_failure blob, and that blob
+    replays the very example that failed."""
+    from hypothesis import given, reproduce_failure, settings
+    from hypothesis import strategies as st
+
+    from conformance.generators import regress
+
+    monkeypatch.setattr(regress, "REGRESS_DIR", tmp_path)
+
+    @settings(database=None, max_examples=50)
+    @given(st.integers(0, 10_000))
+    def prop(n: int) -> None:
+        with regress.recorded("demo", "demo", n.to_bytes(2, "little")):
+            assert n < 1000
+
+    with pytest.raises(AssertionError):
+        prop()
+    note = json.loads((tmp_path / "demo.json").read_text())
+    failing = int.from_bytes((tmp_path / "demo.bin").read_bytes(), "little")
+    assert failing >= 1000
+    repro = note["hypothesis"]
+    assert repro["version"] and "seed" in repro
+    args = eval(repro["reproduce_failure"][len("@reproduce_failure"):])
+    seen: list[int] = []
+
+    @reproduce_failure(*args)
+    @settings(database=None)
+    @given(st.integers(0, 10_000))
+    def replay(n: int) -> None:
+        seen.append(n)
+        assert n < 1000
+
+    with pytest.raises(AssertionError):
+        replay()
+    assert seen[-1] == failing

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from conformance.generators._btf import KIND_BY_NAME, KIND_NAMES, BTFShape, build_btf
@@ -26,7 +27,8 @@ from conformance.generators._invalid_btf import (
     build_invalid,
     rules_for,
 )
-from conformance.generators._invalid_elf import FAMILIES as ELF_FAMILIES
+from conformance.generators._invalid_collection import COLLECTION_FAMILIES
+from conformance.generators._invalid_elf import FAMILIES as STRUCTURAL_FAMILIES
 from conformance.generators._invalid_elf import InvalidELF, build_invalid_elf
 from loader.btf.validate_facts import KernelFacts, facts_for, parse_kernel
 from loader.elf import ByteOrder
@@ -54,6 +56,11 @@ __all__ = [
 ]
 
 MAX_TYPES_LIMIT = 5000
+# Rule names invalid_elf can break: the ELF container's and the collection's.
+ELF_FAMILIES: frozenset[str] = frozenset(STRUCTURAL_FAMILIES) | frozenset(COLLECTION_FAMILIES)
+# A collection family needs something to break (a legacy map, an ld_imm64...):
+# objects are drawn until one has it, at most this often.
+_MAX_DRAWS = 50
 
 
 def _facts(kernel: object) -> KernelFacts:
@@ -226,23 +233,54 @@ def elf_objects(
     return strategy()
 
 
-def invalid_elf(*, byte_order: str | None = None) -> st.SearchStrategy[InvalidELF]:
-    """``(blob, rule, error class)``: a valid object with one structural rule broken."""
+def invalid_elf(*, byte_order: str | None = None,
+                rules: Iterable[str] | None = None) -> st.SearchStrategy[InvalidELF]:
+    """``(blob, rule, error class)``: a valid object with one rule broken (an ELF
+    structural rule or a collection rule of load_collection_spec)."""
     order = _byte_order(byte_order)
+    chosen = _elf_rules(rules)
 
     @st.composite
     def strategy(draw: st.DrawFn) -> InvalidELF:
         d = HypothesisDraw(draw)
-        return _invalid_elf(d, order)
+        case = _invalid_elf(d, order, chosen, tries=3)
+        # Nothing to break in the drawn objects: let hypothesis draw again.
+        assume(case is not None)
+        assert case is not None
+        return case
 
     return strategy()
 
 
-def _invalid_elf(d: Draw, order: ByteOrder | None) -> InvalidELF:
-    rule = d.choice(sorted(ELF_FAMILIES))
-    obj = _elf(d, None, None)
+def _elf_rules(rules: Iterable[str] | None) -> list[str]:
+    if rules is None:
+        return sorted(ELF_FAMILIES)
+    if isinstance(rules, str):
+        raise TypeError(f"rules must be a collection of rule names, got the string {rules!r}")
+    wanted = list(rules)
+    for rule in wanted:
+        if rule not in ELF_FAMILIES:
+            raise ValueError(f"rules: unknown ELF rule {rule!r} (known: {sorted(ELF_FAMILIES)})")
+    if not wanted:
+        raise ValueError("rules: empty")
+    return wanted
+
+
+def _invalid_elf(d: Draw, order: ByteOrder | None, rules: list[str],
+                 tries: int = _MAX_DRAWS) -> InvalidELF | None:
+    rule = d.choice(rules)
     bo: ByteOrder = order if order is not None else d.choice(("<", ">"))
-    return build_invalid_elf(obj, rule, d, bo)
+    fam = COLLECTION_FAMILIES.get(rule)
+    if fam is None:
+        return build_invalid_elf(_elf(d, None, None), rule, d, bo)
+    for _ in range(tries):
+        blob = fam.mutate(_elf(d, fam.legacy_maps, fam.btf), d, bo)
+        if blob is not None:
+            return InvalidELF(blob, rule, fam.error)
+    if tries < _MAX_DRAWS:
+        return None
+    raise RuntimeError(f"invalid_elf: no object with something to break for {rule!r} "
+                       f"in {_MAX_DRAWS} draws")
 
 
 def random_elf(rng: random.Random, *, legacy_maps: bool | None = None,
@@ -252,7 +290,10 @@ def random_elf(rng: random.Random, *, legacy_maps: bool | None = None,
     return _elf(RandomDraw(rng), _opt_bool("legacy_maps", legacy_maps), _opt_bool("btf", btf))
 
 
-def random_invalid_elf(rng: random.Random, *, byte_order: str | None = None) -> InvalidELF:
+def random_invalid_elf(rng: random.Random, *, byte_order: str | None = None,
+                       rules: Iterable[str] | None = None) -> InvalidELF:
     if not isinstance(rng, random.Random):
         raise TypeError(f"rng must be a random.Random, got {rng!r}")
-    return _invalid_elf(RandomDraw(rng), _byte_order(byte_order))
+    case = _invalid_elf(RandomDraw(rng), _byte_order(byte_order), _elf_rules(rules))
+    assert case is not None  # with _MAX_DRAWS tries it raises instead
+    return case
