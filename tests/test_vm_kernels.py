@@ -177,3 +177,30 @@ def test_private_state_options_point_inside_its_root(tmp_path):
     assert dirs and all(d.startswith(str(tmp_path)) or "/" not in d for d in dirs)
     state.prepare()
     assert "deb.debian.org" in state.sources_list.read_text()
+
+
+def _fake_tree(root: Path, name: str, release: str, version: str) -> Path:
+    tree = root / "trees" / name
+    tree.mkdir(parents=True)
+    kt = kernels.KernelTree(release=release, vmlinuz=str(tree / "vmlinuz"), moddir=None,
+                            config=None, package=name.split("_")[0], version=version,
+                            source="debian", root=str(tree))
+    (tree / kernels.MANIFEST).write_text(__import__("json").dumps(kt.to_json()))
+    return tree
+
+
+def test_prune_keeps_the_newest_of_each_line(tmp_path):
+    old = _fake_tree(tmp_path, "linux-image-6.1.0-47-amd64_6.1.170-1", "6.1.0-47-amd64",
+                     "6.1.170-1")
+    new = _fake_tree(tmp_path, "linux-image-6.1.0-50-amd64_6.1.176-1", "6.1.0-50-amd64",
+                     "6.1.176-1")
+    rc = _fake_tree(tmp_path, "linux-image-7.3-amd64_7.3~rc7-1~exp1", "7.3-amd64",
+                    "7.3~rc7-1~exp1")
+    assert {k.version for k in kernels.list_cached(tmp_path)} == {
+        "6.1.170-1", "6.1.176-1", "7.3~rc7-1~exp1"}
+    removed = kernels.prune(root=tmp_path)
+    assert removed == ["linux-image-6.1.0-47-amd64 6.1.170-1"]
+    assert not old.exists() and new.exists() and rc.exists()
+    assert kernels.prune(root=tmp_path) == []
+    kernels.prune(root=tmp_path, everything=True)
+    assert kernels.list_cached(tmp_path) == []

@@ -62,7 +62,15 @@ def guest_command(result: Path, kt: KernelTree, label: str) -> str:
     # Without entropy early in a TCG guest, Python dies initialising hash
     # randomisation; a fixed seed avoids the wait (FACTS.md).
     env = "PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1"
-    return f"cd {shlex.quote(str(REPO))} && {env} {shlex.join(argv)}"
+    setup = ""
+    if kt.config:
+        # Debian kernels have no /proc/config.gz; an installed one has
+        # /boot/config-$(uname -r), where loaders (libbpf, ours) look for .kconfig
+        # externs. The guest sees the host's /boot: put a tmpfs over it (guest only)
+        # holding the package's config, so the guest looks like a real install.
+        setup = (f"mount -t tmpfs tmpfs /boot && cp {shlex.quote(kt.config)} "
+                 f'"/boot/config-$(uname -r)"; ')
+    return f"{setup}cd {shlex.quote(str(REPO))} && {env} {shlex.join(argv)}"
 
 
 def vng_argv(kt: KernelTree, outdir: Path, label: str, accel: str, *,
