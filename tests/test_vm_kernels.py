@@ -7,6 +7,7 @@ package lists once into the user's cache (network, ~40 MB) and are marked vm/slo
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -185,7 +186,7 @@ def _fake_tree(root: Path, name: str, release: str, version: str) -> Path:
     kt = kernels.KernelTree(release=release, vmlinuz=str(tree / "vmlinuz"), moddir=None,
                             config=None, package=name.split("_")[0], version=version,
                             source="debian", root=str(tree))
-    (tree / kernels.MANIFEST).write_text(__import__("json").dumps(kt.to_json()))
+    (tree / kernels.MANIFEST).write_text(json.dumps(kt.to_json()))
     return tree
 
 
