@@ -213,22 +213,49 @@ def _cstring(data: bytes, table: Section, offset: int, kind: str, index: int) ->
         ) from exc
 
 
+def _name_map(data: bytes, table: Section) -> dict[int, str]:
+    """Offset -> name for every string start of an all-ASCII string table.
+
+    One split of the table is much cheaper than a find and a decode per section
+    and per symbol.  Names that start mid-string (LLVM shares tails: ``.maps``
+    inside ``.rel.maps``) are not keys; callers fall back to :func:`_cstring`,
+    which also produces every error, so behaviour is the same.
+    """
+    raw = data[table.offset : table.offset + table.size]
+    if not raw.isascii():
+        return {}
+    parts = raw.decode("ascii").split("\0")
+    parts.pop()  # after the last NUL: not a terminated string
+    out: dict[int, str] = {}
+    pos = 0
+    for part in parts:
+        out[pos] = part
+        pos += len(part) + 1
+    return out
+
+
 class ELFFile:
     """An ELF64 eBPF object, parsed eagerly up to the section table.
 
-    Symbols are read on first access of :attr:`symbols`; relocations are read per
-    target section by :meth:`relocations`.
+    The whole section table is checked up front, but a :class:`Section` object is
+    only built when asked for (:meth:`section`, :attr:`sections`): a loader uses a
+    handful of an object's 30-odd sections, mostly not the debug ones.  Symbols
+    are read on first access of :attr:`symbols`; relocations are read per target
+    section by :meth:`relocations`.
     """
 
     __slots__ = (
         "_data",
         "_layouts",
+        "_names",
         "_rel_for",
+        "_rows",
+        "_section_names",
+        "_sections",
         "_symbols",
         "_symtab",
         "byte_order",
         "machine",
-        "sections",
         "shstrndx",
         "type",
     )
@@ -276,8 +303,14 @@ class ELFFile:
         self.type: int = e_type
         self._symbols: list[Symbol] | None = None
         self._symtab: Section | None = None
-        self._rel_for: dict[int, Section] = {}
-        self.sections: list[Section] = []
+        # Target section index -> index of the SHT_REL section applying to it.
+        self._rel_for: dict[int, int] = {}
+        # (string table index, offset -> name) of the section names.
+        self._names: tuple[int, dict[int, str]] = (-1, {})
+        # Raw header tuples and names of every section; Section objects on demand.
+        self._rows: list[tuple[int, ...]] = []
+        self._section_names: list[str] = []
+        self._sections: list[Section | None] = []
         self.shstrndx = 0
         if e_shoff == 0:
             if e_shnum != 0:
@@ -322,46 +355,82 @@ class ELFFile:
                 f"of the file ({size} bytes)"
             )
         strtab = Section(e_shstrndx, "", SHT_STRTAB, 0, 0, str_off, str_size, 0, 0, 0, 0, data)
-        sections = self.sections
-        for index, (name_off, typ, flags, addr, off, sz, link, info, align, entsize) in enumerate(
-            raw
+        names = _name_map(data, strtab)
+        # Kept for the symbol names: LLVM writes one .strtab for both.
+        self._names = (e_shstrndx, names)
+        self._rows = raw
+        self._sections = [None] * e_shnum
+        sec_names = self._section_names
+        for index, (name_off, typ, _flags, _addr, off, sz, _link, _info, _align, _entsize) in (
+            enumerate(raw)
         ):
             if typ != SHT_NOBITS and typ != SHT_NULL and (off > size or sz > size - off):
                 raise ELFError(
                     f"section {index}: offset {off} + size {sz} runs past the end of the file "
                     f"({size} bytes)"
                 )
-            name = _cstring(data, strtab, name_off, "section", index)
-            sections.append(
-                Section(index, name, typ, flags, addr, off, sz, link, info, align, entsize, data)
-            )
+            name = names.get(name_off)
+            if name is None:
+                name = _cstring(data, strtab, name_off, "section", index)
+            sec_names.append(name)
         rel_for = self._rel_for
-        for sec in sections:
-            if sec.type == SHT_SYMTAB:
-                if self._symtab is not None:
+        symtab_index = -1
+        for index, row in enumerate(raw):
+            typ = row[1]
+            if typ == SHT_SYMTAB:
+                if symtab_index >= 0:
                     raise ELFError(
-                        f"section {sec.index}: second SHT_SYMTAB (first is {self._symtab.index})"
+                        f"section {index}: second SHT_SYMTAB (first is {symtab_index})"
                     )
-                self._symtab = sec
-            elif sec.type == SHT_REL:
-                if sec.info == 0 or sec.info >= e_shnum:
+                symtab_index = index
+            elif typ == SHT_REL:
+                info = row[7]
+                if info == 0 or info >= e_shnum:
                     raise ELFError(
-                        f"section {sec.index} ({sec.name}): sh_info {sec.info} is not a valid "
+                        f"section {index} ({sec_names[index]}): sh_info {info} is not a valid "
                         f"target section ({e_shnum} sections)"
                     )
-                other = rel_for.get(sec.info)
+                other = rel_for.get(info)
                 if other is not None:
                     raise ELFError(
-                        f"section {sec.index} ({sec.name}): second SHT_REL for section "
-                        f"{sec.info} (first is {other.index})"
+                        f"section {index} ({sec_names[index]}): second SHT_REL for section "
+                        f"{info} (first is {other})"
                     )
-                rel_for[sec.info] = sec
+                rel_for[info] = index
+        if symtab_index >= 0:
+            self._symtab = self.section(symtab_index)
+
+    @property
+    def sections(self) -> list[Section]:
+        """Every section header, index 0 included."""
+        section = self.section
+        return [section(i) for i in range(len(self._rows))]
+
+    @property
+    def section_names(self) -> list[str]:
+        """The name of every section, by index (no Section objects built)."""
+        return self._section_names
+
+    def section_header(self, index: int) -> tuple[int, ...]:
+        """Section ``index``'s raw Elf64_Shdr fields (sh_name ... sh_entsize)."""
+        return self._rows[index]
+
+    def section(self, index: int) -> Section:
+        """Section ``index`` (0 <= index < number of sections)."""
+        sec = self._sections[index]
+        if sec is None:
+            _, typ, flags, addr, off, sz, link, info, align, entsize = self._rows[index]
+            sec = self._sections[index] = Section(
+                index, self._section_names[index], typ, flags, addr, off, sz, link, info,
+                align, entsize, self._data,
+            )
+        return sec
 
     def section_by_name(self, name: str) -> Section | None:
-        for sec in self.sections:
-            if sec.name == name:
-                return sec
-        return None
+        try:
+            return self.section(self._section_names.index(name))
+        except ValueError:
+            return None
 
     @property
     def symtab(self) -> Section | None:
@@ -379,7 +448,7 @@ class ELFFile:
         symtab = self._symtab
         if symtab is None:
             return []
-        nsec = len(self.sections)
+        nsec = len(self._rows)
         where = f"section {symtab.index} ({symtab.name})"
         if symtab.entsize != SYM_SIZE:
             raise ELFError(f"{where}: sh_entsize {symtab.entsize} is not {SYM_SIZE}")
@@ -390,7 +459,7 @@ class ELFFile:
             raise ELFError(f"{where}: sh_info {symtab.info} exceeds symbol count {count}")
         if symtab.link == 0 or symtab.link >= nsec:
             raise ELFError(f"{where}: sh_link {symtab.link} out of range ({nsec} sections)")
-        strtab = self.sections[symtab.link]
+        strtab = self.section(symtab.link)
         if strtab.type != SHT_STRTAB:
             raise ELFError(
                 f"{where}: sh_link {symtab.link} names section of type {strtab.type}, "
@@ -401,8 +470,17 @@ class ELFFile:
         out: list[Symbol] = []
         base = symtab.offset
         raw = self._layouts.sym.iter_unpack(data[base : base + symtab.size])
+        names_of, names = self._names
+        if names_of != strtab.index:
+            names = _name_map(data, strtab)
+        make = Symbol._make  # tuple.__new__ without the generated Python __new__
         for index, (name_off, info, other, shndx, value, sz) in enumerate(raw):
-            name = _cstring(data, strtab, name_off, "symbol", index) if name_off else ""
+            if name_off:
+                name = names.get(name_off)
+                if name is None:
+                    name = _cstring(data, strtab, name_off, "symbol", index)
+            else:
+                name = ""
             if shndx >= nsec and shndx != SHN_ABS and shndx != SHN_COMMON:
                 if shndx == SHN_XINDEX:
                     if shndx_table is None:
@@ -419,7 +497,7 @@ class ELFFile:
                     raise ELFError(
                         f"symbol {index} ({name}): st_shndx {shndx} out of range ({nsec} sections)"
                     )
-            out.append(Symbol(index, name, value, sz, info >> 4, info & 0xF, other & 0x3, shndx))
+            out.append(make((index, name, value, sz, info >> 4, info & 0xF, other & 0x3, shndx)))
         return out
 
     def _find_shndx(self, symtab: Section, count: int) -> Section:
@@ -438,7 +516,8 @@ class ELFFile:
 
     def rel_section(self, section: Section) -> Section | None:
         """The SHT_REL section whose sh_info targets ``section``, if any."""
-        return self._rel_for.get(section.index)
+        rel = self._rel_for.get(section.index)
+        return None if rel is None else self.section(rel)
 
     def relocations(self, section: Section) -> list[Relocation]:
         """The relocations that apply to ``section`` (empty when it has none).
@@ -446,9 +525,10 @@ class ELFFile:
         Callers ask only for code, maps and data sections, so relocations of debug
         sections are never decoded.
         """
-        rel = self._rel_for.get(section.index)
-        if rel is None:
+        rel_index = self._rel_for.get(section.index)
+        if rel_index is None:
             return []
+        rel = self.section(rel_index)
         where = f"section {rel.index} ({rel.name})"
         if rel.entsize != REL_SIZE:
             raise ELFError(f"{where}: sh_entsize {rel.entsize} is not {REL_SIZE}")

@@ -9,6 +9,8 @@ producer put garbage there.
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -144,45 +146,69 @@ class Instruction:
 
 def decode(data: bytes | bytearray | memoryview, byte_order: ByteOrder) -> list[Instruction]:
     """Decode an instruction stream; raises InstructionError when truncated."""
+    return decode_slots(data, byte_order)[0]
+
+
+# Register nibbles of every possible regs byte, for bytes.translate.
+_LOW_NIBBLE: Final = bytes(b & 0xF for b in range(256))
+_HIGH_NIBBLE: Final = bytes(b >> 4 for b in range(256))
+_HOST_LITTLE: Final = sys.byteorder == "little"
+
+
+def decode_slots(
+    data: bytes | bytearray | memoryview, byte_order: ByteOrder
+) -> tuple[list[Instruction], list[int]]:
+    """:func:`decode`, also returning the slot number of every ld_imm64 (ascending).
+
+    Fields are split column-wise by C code (strided slices, ``bytes.translate``,
+    ``array``) and the objects built by ``map``: a Python loop over the slots
+    costs about as much as everything else an object loader does with them.
+    """
     size = len(data)
     if size % SLOT_SIZE:
         raise InstructionError(
             f"instruction stream of {size} bytes is not a multiple of {SLOT_SIZE} "
             f"({size % SLOT_SIZE} trailing bytes at offset {size - size % SLOT_SIZE})"
         )
-    try:
-        layout = _SLOT[byte_order]
-    except KeyError:
-        raise InstructionError(f"byte order {byte_order!r} is neither '<' nor '>'") from None
-    little = byte_order == "<"
+    if byte_order != "<" and byte_order != ">":
+        raise InstructionError(f"byte order {byte_order!r} is neither '<' nor '>'")
+    raw = bytes(data)
+    n = size // SLOT_SIZE
+    codes = raw[0::SLOT_SIZE]
+    regs = raw[1::SLOT_SIZE]
+    low, high = regs.translate(_LOW_NIBBLE), regs.translate(_HIGH_NIBBLE)
+    # Little-endian puts dst in the low nibble, big-endian in the high one.
+    dst, src = (low, high) if byte_order == "<" else (high, low)
+    halves = array("h", raw)
+    words = array("i", raw)
+    if (byte_order == "<") != _HOST_LITTLE:
+        halves.byteswap()
+        words.byteswap()
+    insns = list(map(Instruction, codes, dst, src, halves[1::4], words[1::2]))
+    ld = codes.find(op.LD_IMM64)
+    if ld < 0:
+        return insns, []
+    lds: list[int] = []
     out: list[Instruction] = []
-    append = out.append
-    it = layout.iter_unpack(data)
-    slot = 0
-    for code, regs, off, imm in it:
-        if little:
-            dst, src = regs & 0xF, regs >> 4
-        else:
-            dst, src = regs >> 4, regs & 0xF
-        if code == op.LD_IMM64:
-            second = next(it, None)
-            if second is None:
-                raise InstructionError(
-                    f"ld_imm64 at slot {slot} (offset {slot * SLOT_SIZE}) is missing its "
-                    f"second half"
-                )
-            code2, regs2, off2, imm2 = second
-            if little:
-                dst2, src2 = regs2 & 0xF, regs2 >> 4
-            else:
-                dst2, src2 = regs2 >> 4, regs2 & 0xF
-            value = (imm & 0xFFFFFFFF) | (imm2 << 32)
-            append(Instruction(code, dst, src, off, value, code2, dst2, src2, off2))
-            slot += 2
-        else:
-            append(Instruction(code, dst, src, off, imm))
-            slot += 1
-    return out
+    prev = 0
+    while ld >= 0:
+        if ld + 1 >= n:
+            raise InstructionError(
+                f"ld_imm64 at slot {ld} (offset {ld * SLOT_SIZE}) is missing its second half"
+            )
+        out += insns[prev:ld]
+        first, second = insns[ld], insns[ld + 1]
+        first.imm = (first.imm & 0xFFFFFFFF) | (second.imm << 32)
+        first.next_opcode = second.opcode
+        first.next_dst = second.dst
+        first.next_src = second.src
+        first.next_off = second.off
+        out.append(first)
+        lds.append(ld)
+        prev = ld + 2
+        ld = codes.find(op.LD_IMM64, prev)
+    out += insns[prev:]
+    return out, lds
 
 
 def _check(insn: Instruction, index: int) -> None:
@@ -236,4 +262,6 @@ def slot_count(insns: list[Instruction]) -> int:
     return sum(2 if i.opcode == op.LD_IMM64 else 1 for i in insns)
 
 
-__all__ = ["SLOT_SIZE", "ByteOrder", "Instruction", "decode", "encode", "slot_count"]
+__all__ = [
+    "SLOT_SIZE", "ByteOrder", "Instruction", "decode", "decode_slots", "encode", "slot_count",
+]

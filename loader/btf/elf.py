@@ -129,7 +129,6 @@ def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
     # original (unpatched) spec: each reads only types the patches do not touch
     # (VAR names, the types of .kconfig VARs), or the DATASEC being patched.
     changed = False
-    symbols: dict[int, dict[str, int]] | None = None
     for tid in datasecs:
         pos = offsets[tid - first]
         name = spec.name_of(tid)
@@ -144,11 +143,12 @@ def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
         sec = elf.section_by_name(name)
         if sec is None:
             raise BTFError(f"DATASEC {name!r} (type id {tid}): no ELF section")
-        if symbols is None:
-            symbols = {}
-            for sym in elf.symbols:
-                symbols.setdefault(sym.shndx, {}).setdefault(sym.name, sym.value)
-        in_section = symbols.get(sec.index, {})
+        # Name -> value of this section's symbols, the first of a name winning
+        # (hence reversed); one pass per DATASEC, not a dict for every section.
+        index = sec.index
+        in_section = {
+            sym.name: sym.value for sym in reversed(elf.symbols) if sym.shndx == index
+        }
         # Decoding the DATASEC checks its entries' type ids before they are used.
         ds = spec.type_by_id(tid)
         assert isinstance(ds, t.Datasec)

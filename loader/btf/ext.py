@@ -23,6 +23,9 @@ _MIN_LINE_INFO = 16
 _MIN_CORE_RELO = 16
 _LINE_SHIFT = 10
 _COL_MASK = (1 << _LINE_SHIFT) - 1
+# Splitting a string table costs about one one-off lookup per this many bytes
+# of table (measured on corpus objects of 1 to 10 KiB of strings).
+_BYTES_PER_LOOKUP = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +147,7 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
     # looked up one by one (memoised by the table): splitting the whole table
     # costs more than the few distinct file names and source lines need.
     names = strings.get
+    known = strings.known()
     size, secs = _blocks(data, hdr_len + fo, fl, "func_info", _MIN_FUNC_INFO, rec, strings)
     infos.func_info_rec_size = size
     fmt = rec.bpf_func_info
@@ -159,6 +163,11 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
             lst.append(FuncInfo(insn, tid, data[p + 8:p + size]))
     size, secs = _blocks(data, hdr_len + lo, ll, "line_info", _MIN_LINE_INFO, rec, strings)
     infos.line_info_rec_size = size
+    if sum(count for _, _, count in secs) > len(strings) // _BYTES_PER_LOOKUP:
+        # Source lines are mostly distinct strings: with enough records for the
+        # table's size, one split of the whole table is cheaper than a lookup each.
+        strings.mapping()
+        known = strings.known()
     lfmt = rec.bpf_line_info
     for name, pos, count in secs:
         assert size is not None
@@ -166,14 +175,20 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
         raw = (lfmt.iter_unpack(data[pos:pos + count * size]) if size == _MIN_LINE_INFO
                else (lfmt.unpack_from(data, p) for p in range(pos, pos + count * size, size)))
         p = pos
+        no_extra = size == _MIN_LINE_INFO
         for insn, file_off, line_off, line_col in raw:
-            try:
-                file_name, line_text = names(file_off), names(line_off)
-            except BTFError as exc:
-                raise ExtInfoError(f"line_info record at offset {p}: {exc}") from None
+            # A method call per name costs more than the rest of the record: ask the
+            # table's memo directly and fall back to names() for first sightings.
+            file_name = known(file_off)
+            line_text = known(line_off)
+            if file_name is None or line_text is None:
+                try:
+                    file_name, line_text = names(file_off), names(line_off)
+                except BTFError as exc:
+                    raise ExtInfoError(f"line_info record at offset {p}: {exc}") from None
             llst.append(LineInfo(
                 insn, file_name, line_text, line_col >> _LINE_SHIFT, line_col & _COL_MASK,
-                data[p + 16:p + size] if size != _MIN_LINE_INFO else b"",
+                b"" if no_extra else data[p + 16:p + size],
             ))
             p += size
     size, secs = _blocks(data, hdr_len + co, cl, "core_relo", _MIN_CORE_RELO, rec, strings)

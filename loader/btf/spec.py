@@ -73,7 +73,8 @@ class Spec:
     """The types and strings of one BTF blob (optionally split on a base)."""
 
     __slots__ = (
-        "_cache", "_datasecs", "_end_id", "_name_index", "_offsets", "_words", "base", "byte_order",
+        "_cache", "_datasec_idx", "_datasecs", "_end_id", "_name_index", "_offsets", "_words",
+        "base", "byte_order",
         "first_type_id", "header", "layout", "strings",
     )
 
@@ -100,6 +101,8 @@ class Spec:
         self._cache: list[t.Type | None] = [None] * len(offsets)
         self._name_index: dict[str, list[int]] | None = None
         self._datasecs: dict[str, list[int]] | None = None
+        # Indices (into offsets) of the DATASECs, when the index walk noted them.
+        self._datasec_idx: array[int] | None = None
 
     # -- sizes and iteration -------------------------------------------------
 
@@ -167,6 +170,7 @@ class Spec:
         )
         spec._name_index = self._name_index
         spec._datasecs = self._datasecs
+        spec._datasec_idx = self._datasec_idx
         return spec
 
     def raw_type(self, type_id: int) -> tuple[array[int], int]:
@@ -253,7 +257,10 @@ class Spec:
         if self._datasecs is None:
             words, first, kind = self._words, self.first_type_id, r.BTF_KIND_DATASEC
             out: dict[str, list[int]] = {}
-            for idx, pos in enumerate(self._offsets):
+            offsets = self._offsets
+            noted = self._datasec_idx
+            for idx in range(len(offsets)) if noted is None else noted:
+                pos = offsets[idx]
                 if (words[pos + 1] >> 24) & 0x1F == kind:
                     try:
                         name = self.strings.get(words[pos])
@@ -479,17 +486,25 @@ _VOID = t.Void()
 _SIZED = (t.Int, t.Struct, t.Union, t.Enum, t.Enum64, t.Datasec, t.Float)
 
 
-def index_types(words: array[int], nwords: int, first_type_id: int, type_off: int) -> array[int]:
-    """Word position of each type; ``words`` is padded past ``nwords``."""
+def index_types(words: array[int], nwords: int, first_type_id: int, type_off: int,
+                datasecs: array[int] | None = None) -> array[int]:
+    """Word position of each type; ``words`` is padded past ``nwords``.
+
+    With ``datasecs``, the index of every DATASEC is appended to it on the way
+    (an ELF loader's by-name lookups are all DATASECs; this spares a second walk).
+    """
     offsets = array("I")
     append = offsets.append
     fixed, per = FIXED_WORDS, PER_WORDS
     pos = 0
     limit = r.BTF_MAX_TYPE
+    note = datasecs.append if datasecs is not None else None
     while pos < nwords:
         append(pos)
         info = words[pos + 1]
         hi = info >> 24
+        if (hi & 0x1F) == 15 and note is not None:  # DATASEC
+            note(len(offsets) - 1)
         n = fixed[hi]
         if n < 0:
             tid = first_type_id + len(offsets) - 1
@@ -542,11 +557,14 @@ def open_raw(data: bytes | bytearray | memoryview, base: Spec | None = None) -> 
         data[type_start:type_start + hdr.type_len] + bytes(4 * _PAD_WORDS), bo
     )
     first = base.end_type_id if base is not None else 1
-    offsets = index_types(words, nwords, first, hdr.type_off)
-    return Spec(
+    datasecs = array("I")
+    offsets = index_types(words, nwords, first, hdr.type_off, datasecs)
+    spec = Spec(
         byte_order=bo, header=hdr, words=words, offsets=offsets, strings=strings,
         layout=parse_layout(data, hdr), base=base,
     )
+    spec._datasec_idx = datasecs
+    return spec
 
 
 def ensure_types(types: Sequence[t.Type]) -> None:

@@ -52,12 +52,13 @@ class ObjSection:
         return self.section.name
 
 
+_DATA_NAMES = frozenset({".data", ".rodata", ".bss"})
+_DATA_PREFIXES = (".data.", ".rodata.", ".bss.")
+
+
 def is_data_section(name: str) -> bool:
     """``.data``/``.rodata``/``.bss`` and their ``.NAME`` variants (libbpf's rule)."""
-    for prefix in (".data", ".rodata", ".bss"):
-        if name == prefix or name.startswith(prefix + "."):
-            return True
-    return False
+    return name in _DATA_NAMES or name.startswith(_DATA_PREFIXES)
 
 
 def is_legacy_maps_section(name: str) -> bool:
@@ -89,34 +90,41 @@ class ObjectFile:
     # -- sections -----------------------------------------------------------------
 
     def _classify(self) -> None:
+        # Works on names and raw headers: Section objects are built only for the
+        # few sections kept (most of an object is debug info).
+        ef = self.elf
+        section = ef.section
         by_index = self.by_index
-        by_index[elf.SHN_UNDEF] = ObjSection(self.elf.sections[0], Kind.UNDEF)
-        for sec in self.elf.sections[1:]:
-            name = sec.name
+        by_index[elf.SHN_UNDEF] = ObjSection(section(0), Kind.UNDEF)
+        names = ef.section_names
+        for index in range(1, len(names)):
+            name = names[index]
             if name == LICENSE_SEC:
-                self.license_sec = sec
+                self.license_sec = section(index)
             elif name == VERSION_SEC:
-                self.version_sec = sec
+                self.version_sec = section(index)
             elif is_legacy_maps_section(name):
-                by_index[sec.index] = ObjSection(sec, Kind.LEGACY_MAPS)
+                by_index[index] = ObjSection(section(index), Kind.LEGACY_MAPS)
             elif name == BTF_MAPS_SEC:
-                by_index[sec.index] = ObjSection(sec, Kind.BTF_MAPS)
+                by_index[index] = ObjSection(section(index), Kind.BTF_MAPS)
             elif name in STRUCT_OPS_SECS:
-                by_index[sec.index] = ObjSection(sec, Kind.STRUCT_OPS)
+                by_index[index] = ObjSection(section(index), Kind.STRUCT_OPS)
             elif name.startswith(ARENA_SEC_PREFIX):
                 # libbpf >= 1.4 makes an arena map of it; we cannot yet.
                 raise UnsupportedError(
                     "BPF arena (.addr_space.*) sections", "6.9", f"section {name}"
                 )
-            elif sec.type == elf.SHT_PROGBITS and sec.flags & elf.SHF_EXECINSTR:
-                if sec.size > 0:
-                    by_index[sec.index] = ObjSection(sec, Kind.PROGRAM)
-                    if name == ".text":
-                        self.text_index = sec.index
-            elif (sec.type == elf.SHT_PROGBITS or sec.type == elf.SHT_NOBITS) and (
-                is_data_section(name)
-            ):
-                by_index[sec.index] = ObjSection(sec, Kind.DATA)
+            else:
+                _, typ, flags, _, _, size = ef.section_header(index)[:6]
+                if typ == elf.SHT_PROGBITS and flags & elf.SHF_EXECINSTR:
+                    if size > 0:
+                        by_index[index] = ObjSection(section(index), Kind.PROGRAM)
+                        if name == ".text":
+                            self.text_index = index
+                elif (typ == elf.SHT_PROGBITS or typ == elf.SHT_NOBITS) and (
+                    is_data_section(name)
+                ):
+                    by_index[index] = ObjSection(section(index), Kind.DATA)
 
     def sections_of(self, kind: Kind) -> list[ObjSection]:
         return [s for s in self.by_index.values() if s.kind is kind]
@@ -175,9 +183,9 @@ class ObjectFile:
                     )
                 target = by_index.get(sym.shndx)
                 if target is None:
+                    names = ef.section_names
                     tname = (
-                        ef.sections[sym.shndx].name if sym.shndx < len(ef.sections)
-                        else f"index {sym.shndx:#x}"
+                        names[sym.shndx] if sym.shndx < len(names) else f"index {sym.shndx:#x}"
                     )
                     raise RelocationError(
                         f"{where}: symbol {sym.name!r} (index {sym.index}) is in section "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from loader import elf
 from loader.asm import opcodes as op
-from loader.asm.instruction import Instruction, decode
+from loader.asm.instruction import Instruction, decode_slots
 from loader.btf.ext import CoreRelo, ExtInfos, FuncInfo, LineInfo
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
 from loader.collection.relocations import SLOT, Relocator
@@ -58,18 +58,18 @@ def _section_functions(
     name = sec.name
     if not osec.symbols:
         raise CollectionError(f"section {name}: executable section without function symbols")
+    raw = sec.data()
     try:
-        insns = decode(sec.data(), bo)
+        insns, lds = decode_slots(raw, bo)
     except InstructionError as exc:
         raise CollectionError(f"section {name}: {exc}") from None
-    # Byte offset of each instruction, and the reverse.
-    offsets: list[int] = []
-    pos = 0
-    for ins in insns:
-        offsets.append(pos)
-        pos += 16 if ins.opcode == op.LD_IMM64 else 8
-    index_of = {off: i for i, off in enumerate(offsets)}
-    index_of[pos] = len(insns)
+    # Byte offset of each instruction start (and of the end), built from the
+    # ld_imm64 positions by C-level list operations rather than a loop over insns.
+    nslots = len(raw) // SLOT
+    starts = list(range(0, (nslots + 1) * SLOT, SLOT))
+    for slot in reversed(lds):
+        del starts[slot + 1]  # the second half of an ld_imm64 starts nothing
+    index_of = dict(zip(starts, range(len(starts)), strict=True))
 
     for off, sym in osec.relocations.items():
         idx = index_of.get(off)
@@ -106,22 +106,31 @@ def _section_functions(
         funcs.append(Function(sym.name, osec, off, body, sym.size // SLOT,
                               sym.bind != elf.STB_LOCAL))
 
-    _resolve_relative_calls(osec, insns, offsets)
+    _resolve_relative_calls(osec, insns, bytes(raw[0::SLOT]), index_of)
     if ext is not None:
         _attach_ext(name, funcs, first_index, index_of, ext)
     return funcs
 
 
-def _resolve_relative_calls(osec: ObjSection, insns: list[Instruction],
-                            offsets: list[int]) -> None:
+def _resolve_relative_calls(osec: ObjSection, insns: list[Instruction], codes: bytes,
+                            index_of: dict[int, int]) -> None:
     """LLVM < 9 encodes calls within one section as relative jumps with no
-    relocation; they point at the callee's first instruction."""
-    call = op.CALL
+    relocation; they point at the callee's first instruction.
+
+    ``codes`` is the opcode byte of every slot: only slots holding a call opcode
+    are looked at, not every instruction.
+    """
     pseudo = op.BPF_PSEUDO_CALL
-    for i, ins in enumerate(insns):
-        if ins.opcode != call or ins.src != pseudo or ins.reference is not None:
+    slot = codes.find(op.CALL)
+    while slot >= 0:
+        off = slot * SLOT
+        i = index_of.get(off)  # None: the second half of an ld_imm64
+        slot = codes.find(op.CALL, slot + 1)
+        if i is None:
             continue
-        off = offsets[i]
+        ins = insns[i]
+        if ins.src != pseudo or ins.reference is not None:
+            continue
         dest = off + (ins.imm + 1) * SLOT
         target = osec.symbols.get(dest)
         if target is None:
