@@ -112,3 +112,11 @@ def test_run_bounded_hard_timeout_and_output_callback(tmp_path):
     assert b"tick" in b"".join(seen)
     rc, killed = boot.run_bounded(["sh", "-c", "exit 7"], tmp_path / "log2", 10)
     assert (rc, killed) == (7, None)
+
+
+def test_labels_keep_specs_and_name_local_kernels(tmp_path):
+    assert matrix.label_for("6.1") == "6.1"
+    assert matrix.label_for("host") == "host"
+    image = tmp_path / "bzImage"
+    image.write_bytes(b"\0" * 0x400)  # no setup header: fall back to the file name
+    assert matrix.label_for(f"{image}:{tmp_path}") == "local:bzImage"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -136,6 +137,14 @@ def merge(results: dict[str, dict[str, Any]], allowlist: dict[str, Any], *, acce
     }
 
 
+def label_for(spec: str) -> str:
+    """The column name of a kernel: the spec itself, or local:RELEASE for a path."""
+    if kernels.classify(spec) != "path":
+        return spec
+    image = Path(spec.partition(":")[0]).expanduser()
+    return f"local:{kernels.release_of_bzimage(image) or image.name}"
+
+
 @dataclass
 class MatrixOptions:
     kernels: list[str]
@@ -166,7 +175,8 @@ class _AccelChooser:
 
 def run_matrix(opts: MatrixOptions, stream: TextIO = sys.stderr) -> dict[str, Any]:
     start = time.monotonic()
-    labels = list(dict.fromkeys(opts.kernels))
+    spec_of = {label_for(spec): spec for spec in opts.kernels}
+    labels = list(spec_of)
     cpu = threading.Semaphore(opts.jobs)
     allowlist = verdicts.load_allowlist()
     results: dict[str, dict[str, Any]] = {}
@@ -179,7 +189,8 @@ def run_matrix(opts: MatrixOptions, stream: TextIO = sys.stderr) -> dict[str, An
             kt: kernels.KernelTree | None = None
             res: boot.BootResult | None = None
             failure: str | None = None
-            rundir = opts.outdir / "runs" / label.replace("/", "_")
+            # virtme-ng splits --rwdir on '=' and QEMU options on ','; keep names plain.
+            rundir = opts.outdir / "runs" / re.sub(r"[^A-Za-z0-9._-]", "_", label)
             try:
                 if label == "host":
                     board.set(label, "waiting for a core")
@@ -190,7 +201,7 @@ def run_matrix(opts: MatrixOptions, stream: TextIO = sys.stderr) -> dict[str, An
                 else:
                     board.set(label, "fetching")
                     t1 = time.monotonic()
-                    kt = kernels.fetch(label, refresh_index=opts.refresh_index,
+                    kt = kernels.fetch(spec_of[label], refresh_index=opts.refresh_index,
                                        progress=lambda m: board.note(m))
                     timing["fetch_s"] = round(time.monotonic() - t1, 2)
                     board.set(label, "waiting for a core", f"{kt.package} {kt.version}")
