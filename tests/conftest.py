@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 
@@ -13,8 +15,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Selecting the marker explicitly (-m vm) counts as opting in.
-    if config.getoption("--vm") or "vm" in (config.getoption("-m") or ""):
+    # Selecting the marker explicitly (-m vm, -m "vm and slow") counts as opting in;
+    # -m "not vm" does not.
+    markexpr = config.getoption("-m") or ""
+    if config.getoption("--vm") or re.search(r"(?<!not )\bvm\b", markexpr):
         return
     skip = pytest.mark.skip(
         reason="boots kernels under QEMU/TCG (~30 s each, network for the first fetch): "
