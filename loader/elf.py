@@ -230,6 +230,9 @@ def _name_map(data: bytes, table: Section) -> dict[int, str]:
     pos = 0
     for part in parts:
         out[pos] = part
+        if part.startswith(".rel"):
+            # LLVM stores ".relX" once and points X's name 4 bytes into it.
+            out.setdefault(pos + 4, part[4:])
         pos += len(part) + 1
     return out
 

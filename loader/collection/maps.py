@@ -16,7 +16,7 @@ import struct
 from loader import elf
 from loader.btf import records as r
 from loader.btf import types as t
-from loader.btf.spec import INFO_UNUSED_MASK, MAX_RESOLVE_DEPTH
+from loader.btf.spec import INFO_UNUSED_MASK, MAX_RESOLVE_DEPTH, POINTER_SIZE
 from loader.btf.spec import Spec as BTFSpec
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
 from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec
@@ -26,7 +26,6 @@ from loader.uapi import MapType
 # struct bpf_map_def: type, key_size, value_size, max_entries, map_flags.
 LEGACY_MAP_DEF_SIZE = 20
 _LEGACY = {"<": struct.Struct("<5I"), ">": struct.Struct(">5I")}
-POINTER_SIZE = 8
 _MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
 
 
@@ -78,6 +77,7 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
                 + (f": ids {ids[:8]}" if ids else "")
             )
         ds_id = ids[0]
+        rw = _Words(btf)
         datasec = btf.type_by_id(ds_id)
         assert isinstance(datasec, t.Datasec)
         data = sec.data()
@@ -109,29 +109,34 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
                     f"{where}: byte at section offset {nonzero} is "
                     f"{data[nonzero]:#04x}; BTF map definitions must be all zeroes"
                 )
-            def_id = btf.resolve(var.type)
-            struct_t = btf.type_by_id(def_id)
-            if not isinstance(struct_t, t.Struct):
+            raw = rw.struct(rw.resolve(var.type))
+            if raw is not None:
+                struct_size, members = raw
+            else:
+                # The decoding path: it says what is wrong, or handles what the raw
+                # reader leaves to it.
+                struct_t = btf.type_by_id(btf.resolve(var.type))
+                if not isinstance(struct_t, t.Struct):
+                    raise CollectionError(
+                        f"{where}: definition is {r.KIND_NAMES[struct_t.kind]}, not STRUCT"
+                    )
+                struct_size = struct_t.size
+                members = [(m.name, m.type, m.offset_bits) for m in struct_t.members]
+            if struct_size > vsi.size:
                 raise CollectionError(
-                    f"{where}: definition is {r.KIND_NAMES[struct_t.kind]}, not STRUCT"
-                )
-            if struct_t.size > vsi.size:
-                raise CollectionError(
-                    f"{where}: definition of {struct_t.size} bytes exceeds its variable "
+                    f"{where}: definition of {struct_size} bytes exceeds its variable "
                     f"({vsi.size} bytes)"
                 )
             if name in out:
                 raise CollectionError(f"{where}: duplicate map name")
             try:
-                spec = _map_from_btf(btf, struct_t, name, inner=False)
+                spec = _map_from_btf(btf, rw, members, name, inner=False)
             except BTFError as exc:
                 raise CollectionError(f"{where}: {exc}") from None
             spec.section = sec.name
             spec.section_offset = vsi.offset
             out[name] = spec
-            values_off = next(
-                (m.offset_bits // 8 for m in struct_t.members if m.name == "values"), -1
-            )
+            values_off = next((off // 8 for mname, _, off in members if mname == "values"), -1)
             placed.append((vsi.offset, vsi.offset + vsi.size, spec, values_off))
         if len(placed) != len(osec.symbols):
             extra = sorted(
@@ -154,84 +159,245 @@ _MODIFIERS = frozenset({r.BTF_KIND_TYPEDEF, r.BTF_KIND_VOLATILE, r.BTF_KIND_CONS
                         r.BTF_KIND_RESTRICT, r.BTF_KIND_TYPE_TAG})
 
 
-def _raw_uint(btf: BTFSpec, type_id: int) -> int | None:
-    """N of ``__uint(name, N)`` (modifiers* -> PTR -> ARRAY[N]) read straight from
-    the word array, or None when the chain is anything else or looks malformed;
-    the caller then takes the decoding path, which says what is wrong.
+# (name, type id, offset in bits) of one member of a map definition struct.
+_Member = tuple[str, int, int]
 
-    Decoding the two or three types of each of a map's members is most of the
-    cost of opening an object with BTF maps; these types carry nothing else.
+_NO_VLEN_KINDS = frozenset({
+    r.BTF_KIND_INT, r.BTF_KIND_PTR, r.BTF_KIND_ARRAY, r.BTF_KIND_FWD, r.BTF_KIND_TYPEDEF,
+    r.BTF_KIND_VOLATILE, r.BTF_KIND_CONST, r.BTF_KIND_RESTRICT, r.BTF_KIND_VAR,
+    r.BTF_KIND_FLOAT, r.BTF_KIND_DECL_TAG, r.BTF_KIND_TYPE_TAG,
+})
+_SIZE_FOLLOW = frozenset({
+    r.BTF_KIND_TYPEDEF, r.BTF_KIND_VOLATILE, r.BTF_KIND_CONST, r.BTF_KIND_RESTRICT,
+    r.BTF_KIND_TYPE_TAG, r.BTF_KIND_VAR,
+})
+
+
+class _Words:
+    """Map definitions read straight from one spec's BTF words.
+
+    Decoding a definition's struct, its members' pointer targets and the key and
+    value types into dataclasses is most of the cost of opening an object with BTF
+    maps, and so is a Python call per type looked at: these readers bind what they
+    need once and remember answers per type id (maps share their member types).
+    Each answers None (0 for :meth:`resolve`) whenever the decoder would do anything
+    but return a plain value (a bad id, unused bits, a bad name offset, an
+    unexpected kind): the caller then takes the decoding path, so every error is
+    still the decoder's.
     """
-    words, offsets = btf.index
-    first, end = btf.first_type_id, btf.end_type_id
-    for _ in range(MAX_RESOLVE_DEPTH):
-        if not first <= type_id < end:
-            return None
-        pos = offsets[type_id - first]
+
+    __slots__ = ("end", "first", "get", "known", "offsets", "sizes", "uints", "words")
+
+    def __init__(self, btf: BTFSpec) -> None:
+        self.words, self.offsets = btf.index
+        self.first = btf.first_type_id
+        self.end = btf.end_type_id
+        self.known = btf.strings.known()
+        self.get = btf.strings.get
+        self.uints: dict[int, int | None] = {}
+        self.sizes: dict[int, int | None] = {}
+
+    def _name_ok(self, off: int) -> bool:
+        if self.known(off) is not None:
+            return True
+        try:
+            self.get(off)  # memoises it for the next known()
+        except BTFError:
+            return False
+        return True
+
+    def _pos(self, type_id: int) -> int:
+        """Word position of an own type whose header decodes cleanly, else -1."""
+        if not self.first <= type_id < self.end:
+            return -1
+        words = self.words
+        pos: int = self.offsets[type_id - self.first]
         info = words[pos + 1]
-        if info & INFO_UNUSED_MASK or info & 0xFFFF:
-            return None
-        kind = (info >> 24) & 0x1F
-        if kind in _MODIFIERS:
+        if info & INFO_UNUSED_MASK or (info & 0xFFFF and (info >> 24) & 0x1F in _NO_VLEN_KINDS):
+            return -1
+        if not self._name_ok(words[pos]):
+            return -1
+        return pos
+
+    def resolve(self, type_id: int) -> int:
+        """``btf.resolve``; 0 when the decoder has to look."""
+        words, end = self.words, self.end
+        for _ in range(MAX_RESOLVE_DEPTH):
+            pos = self._pos(type_id)
+            if pos < 0:
+                return 0
+            if (words[pos + 1] >> 24) & 0x1F not in _MODIFIERS:
+                return type_id
             type_id = words[pos + 2]
-            continue
-        if kind != r.BTF_KIND_PTR:
+            if type_id >= end:
+                return 0
+        return 0
+
+    def _members(self, pos: int, kflag: bool) -> list[_Member] | None:
+        words, end, known = self.words, self.end, self.known
+        out = []
+        for j in range(pos + 3, pos + 3 + 3 * (words[pos + 1] & 0xFFFF), 3):
+            mtype = words[j + 1]
+            if mtype >= end:
+                return None
+            name = known(words[j])
+            if name is None:
+                try:
+                    name = self.get(words[j])
+                except BTFError:
+                    return None
+            off = words[j + 2]
+            out.append((name, mtype, off & 0xFFFFFF if kflag else off))
+        return out
+
+    def struct(self, type_id: int) -> tuple[int, list[_Member]] | None:
+        """(size, members) of STRUCT ``type_id``."""
+        pos = self._pos(type_id)
+        if pos < 0:
             return None
-        target = words[pos + 2]
-        if not first <= target < end:
+        info = self.words[pos + 1]
+        if (info >> 24) & 0x1F != r.BTF_KIND_STRUCT:
             return None
-        tpos = offsets[target - first]
-        tinfo = words[tpos + 1]
-        if (tinfo & 0x7FFFFFFF) != r.BTF_KIND_ARRAY << 24 or words[tpos + 2]:
+        members = self._members(pos, info >= 0x80000000)
+        if members is None:
             return None
-        if words[tpos + 3] >= end or words[tpos + 4] >= end:
+        size: int = self.words[pos + 2]
+        return size, members
+
+    def pointer(self, type_id: int) -> int | None:
+        """The target of PTR ``type_id``."""
+        pos = self._pos(type_id)
+        if pos < 0 or (self.words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_PTR:
             return None
-        nelems: int = words[tpos + 5]
-        return nelems
-    return None
+        target: int = self.words[pos + 2]
+        return target if target < self.end else None
+
+    def uint(self, type_id: int) -> int | None:
+        """N of ``__uint(name, N)`` (modifiers* -> PTR -> ARRAY[N])."""
+        if type_id in self.uints:
+            return self.uints[type_id]
+        found = self.uints[type_id] = self._uint(type_id)
+        return found
+
+    def _uint(self, type_id: int) -> int | None:
+        # As the decoder-free reader before it, this checks ids, kinds and unused
+        # bits along the chain (the types carry nothing else).
+        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        for _ in range(MAX_RESOLVE_DEPTH):
+            if not first <= type_id < end:
+                return None
+            pos = offsets[type_id - first]
+            info = words[pos + 1]
+            if info & INFO_UNUSED_MASK or info & 0xFFFF:
+                return None
+            kind = (info >> 24) & 0x1F
+            if kind in _MODIFIERS:
+                type_id = words[pos + 2]
+                continue
+            if kind != r.BTF_KIND_PTR:
+                return None
+            target = words[pos + 2]
+            if not first <= target < end:
+                return None
+            tpos = offsets[target - first]
+            tinfo = words[tpos + 1]
+            if (tinfo & 0x7FFFFFFF) != r.BTF_KIND_ARRAY << 24 or words[tpos + 2]:
+                return None
+            if words[tpos + 3] >= end or words[tpos + 4] >= end:
+                return None
+            nelems: int = words[tpos + 5]
+            return nelems
+        return None
+
+    def size(self, type_id: int) -> int | None:
+        """``btf.size_of``, validating each type on the way as the decoder would."""
+        if type_id in self.sizes:
+            return self.sizes[type_id]
+        found = self.sizes[type_id] = self._size(type_id)
+        return found
+
+    def _size(self, type_id: int) -> int | None:
+        words, end = self.words, self.end
+        mult = 1
+        for _ in range(MAX_RESOLVE_DEPTH):
+            pos = self._pos(type_id)  # -1 for void too: the decoder says "no size"
+            if pos < 0:
+                return None
+            kind = (words[pos + 1] >> 24) & 0x1F
+            st: int = words[pos + 2]
+            if kind == r.BTF_KIND_INT:
+                if words[pos + 3] & 0xF000FF00:
+                    return None
+                return mult * st
+            if kind == r.BTF_KIND_STRUCT or kind == r.BTF_KIND_UNION:
+                if self._members(pos, False) is None:
+                    return None
+                return mult * st
+            if kind == r.BTF_KIND_PTR:
+                return mult * POINTER_SIZE if st < end else None
+            if kind == r.BTF_KIND_ARRAY:
+                elem, index = words[pos + 3], words[pos + 4]
+                if st or elem >= end or index >= end:
+                    return None
+                mult *= words[pos + 5]
+                type_id = elem
+            elif kind in _SIZE_FOLLOW:
+                if st >= end:
+                    return None
+                type_id = st
+            else:
+                return None  # enums, floats, datasecs: rare here, the decoder handles them
+        return None
 
 
-def _uint_member(btf: BTFSpec, member: t.Member, map_name: str) -> int:
+def _uint_member(btf: BTFSpec, rw: _Words, member: _Member, map_name: str) -> int:
     """The value of a ``__uint(name, N)`` member (or cilium's ``__ulong`` enum)."""
-    fast = _raw_uint(btf, member.type)
+    mname, mtype, _ = member
+    fast = rw.uint(mtype)
     if fast is not None:
         return fast
-    typ = btf.type_by_id(btf.resolve(member.type))
+    typ = btf.type_by_id(btf.resolve(mtype))
     if isinstance(typ, t.Pointer):
         target = btf.type_by_id(typ.type)
         if isinstance(target, t.Array):
             return target.nelems
         raise CollectionError(
-            f"map {map_name!r}: member {member.name!r}: pointer to "
+            f"map {map_name!r}: member {mname!r}: pointer to "
             f"{r.KIND_NAMES[target.kind]}, expected ARRAY"
         )
     if isinstance(typ, t.Enum | t.Enum64):
         if not typ.values:
-            raise CollectionError(f"map {map_name!r}: member {member.name!r}: empty enum")
+            raise CollectionError(f"map {map_name!r}: member {mname!r}: empty enum")
         return typ.values[0].value & 0xFFFFFFFFFFFFFFFF
     raise CollectionError(
-        f"map {map_name!r}: member {member.name!r}: {r.KIND_NAMES[typ.kind]}, expected PTR"
+        f"map {map_name!r}: member {mname!r}: {r.KIND_NAMES[typ.kind]}, expected PTR"
     )
 
 
-def _u32_member(btf: BTFSpec, member: t.Member, map_name: str) -> int:
-    value = _uint_member(btf, member, map_name)
+def _u32_member(btf: BTFSpec, rw: _Words, member: _Member, map_name: str) -> int:
+    value = _uint_member(btf, rw, member, map_name)
     if value > 0xFFFFFFFF:
-        raise CollectionError(f"map {map_name!r}: member {member.name!r}: {value} exceeds u32")
+        raise CollectionError(f"map {map_name!r}: member {member[0]!r}: {value} exceeds u32")
     return value
 
 
-def _typed_member(btf: BTFSpec, member: t.Member, map_name: str) -> tuple[int, int]:
+def _typed_member(btf: BTFSpec, rw: _Words, member: _Member, map_name: str) -> tuple[int, int]:
     """``__type(key, T)``: a pointer to T; returns (T's id, T's size)."""
-    typ = btf.type_by_id(member.type)
+    mname, mtype, _ = member
+    target = rw.pointer(mtype)
+    if target is not None:
+        size = rw.size(target)
+        if size is not None:
+            return target, size
+    typ = btf.type_by_id(mtype)
     if not isinstance(typ, t.Pointer):
         raise CollectionError(
-            f"map {map_name!r}: member {member.name!r}: {r.KIND_NAMES[typ.kind]}, expected PTR"
+            f"map {map_name!r}: member {mname!r}: {r.KIND_NAMES[typ.kind]}, expected PTR"
         )
     try:
         size = btf.size_of(typ.type)
     except BTFError as exc:
-        raise CollectionError(f"map {map_name!r}: member {member.name!r}: {exc}") from None
+        raise CollectionError(f"map {map_name!r}: member {mname!r}: {exc}") from None
     return typ.type, size
 
 
@@ -241,39 +407,40 @@ def _set_size(old: int, new: int, map_name: str, what: str) -> int:
     return new
 
 
-def _map_from_btf(btf: BTFSpec, struct_t: t.Struct, name: str, *, inner: bool) -> MapSpec:
+def _map_from_btf(btf: BTFSpec, rw: _Words, members: list[_Member], name: str, *,
+                  inner: bool) -> MapSpec:
     spec = MapSpec(name=name, type=0, key_size=0, value_size=0, max_entries=0)
-    last = len(struct_t.members) - 1
-    for i, member in enumerate(struct_t.members):
-        mname = member.name
+    last = len(members) - 1
+    for i, member in enumerate(members):
+        mname = member[0]
         if mname == "type":
-            spec.type = _u32_member(btf, member, name)
+            spec.type = _u32_member(btf, rw, member, name)
         elif mname == "max_entries":
-            spec.max_entries = _u32_member(btf, member, name)
+            spec.max_entries = _u32_member(btf, rw, member, name)
         elif mname == "map_flags":
-            spec.flags = _u32_member(btf, member, name)
+            spec.flags = _u32_member(btf, rw, member, name)
         elif mname == "numa_node":
-            spec.numa_node = _u32_member(btf, member, name)
+            spec.numa_node = _u32_member(btf, rw, member, name)
         elif mname == "map_extra":
-            spec.map_extra = _uint_member(btf, member, name)
+            spec.map_extra = _uint_member(btf, rw, member, name)
         elif mname == "key_size":
-            spec.key_size = _set_size(spec.key_size, _u32_member(btf, member, name), name,
+            spec.key_size = _set_size(spec.key_size, _u32_member(btf, rw, member, name), name,
                                       "key_size")
         elif mname == "value_size":
-            spec.value_size = _set_size(spec.value_size, _u32_member(btf, member, name), name,
+            spec.value_size = _set_size(spec.value_size, _u32_member(btf, rw, member, name), name,
                                         "value_size")
         elif mname == "key":
-            tid, size = _typed_member(btf, member, name)
+            tid, size = _typed_member(btf, rw, member, name)
             spec.key_size = _set_size(spec.key_size, size, name, "key size")
             spec.key_type_id = tid
         elif mname == "value":
-            tid, size = _typed_member(btf, member, name)
+            tid, size = _typed_member(btf, rw, member, name)
             spec.value_size = _set_size(spec.value_size, size, name, "value size")
             spec.value_type_id = tid
         elif mname == "pinning":
             if inner:
                 raise CollectionError(f"map {name!r}: inner map definitions cannot be pinned")
-            pin = _u32_member(btf, member, name)
+            pin = _u32_member(btf, rw, member, name)
             if pin not in (PIN_NONE, PIN_BY_NAME):
                 raise CollectionError(f"map {name!r}: pinning {pin} is neither 0 nor 1")
             spec.pinning = pin
@@ -283,7 +450,7 @@ def _map_from_btf(btf: BTFSpec, struct_t: t.Struct, name: str, *, inner: bool) -
             if i != last:
                 raise CollectionError(f"map {name!r}: 'values' must be the last member")
             spec.value_size = _set_size(spec.value_size, 4, name, "value size")
-            spec.inner = _values_member(btf, member, spec, name)
+            spec.inner = _values_member(btf, rw, member, spec, name)
         else:
             raise CollectionError(
                 f"map {name!r}: unknown member {mname!r} in BTF map definition"
@@ -293,8 +460,9 @@ def _map_from_btf(btf: BTFSpec, struct_t: t.Struct, name: str, *, inner: bool) -
     return spec
 
 
-def _values_member(btf: BTFSpec, member: t.Member, spec: MapSpec, name: str) -> MapSpec | None:
-    arr = btf.type_by_id(member.type)
+def _values_member(btf: BTFSpec, rw: _Words, member: _Member, spec: MapSpec,
+                   name: str) -> MapSpec | None:
+    arr = btf.type_by_id(member[1])
     if not isinstance(arr, t.Array) or arr.nelems:
         raise CollectionError(f"map {name!r}: 'values' is not a flexible array")
     ptr = btf.type_by_id(btf.resolve(arr.type))
@@ -311,7 +479,8 @@ def _values_member(btf: BTFSpec, member: t.Member, spec: MapSpec, name: str) -> 
         )
     if not isinstance(target, t.Struct):
         raise CollectionError(f"map {name!r}: map-in-map 'values' must point to a struct")
-    return _map_from_btf(btf, target, name + ".inner", inner=True)
+    members = [(m.name, m.type, m.offset_bits) for m in target.members]
+    return _map_from_btf(btf, rw, members, name + ".inner", inner=True)
 
 
 def _load_values(

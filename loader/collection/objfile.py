@@ -61,9 +61,12 @@ def is_data_section(name: str) -> bool:
     return name in _DATA_NAMES or name.startswith(_DATA_PREFIXES)
 
 
+_LEGACY_MAPS_PREFIX = LEGACY_MAPS_SEC + "/"
+
+
 def is_legacy_maps_section(name: str) -> bool:
     # cilium/ebpf also accepts "maps/NAME" (iproute2 style); libbpf 1.x refuses both.
-    return name == LEGACY_MAPS_SEC or name.startswith(LEGACY_MAPS_SEC + "/")
+    return name == LEGACY_MAPS_SEC or name.startswith(_LEGACY_MAPS_PREFIX)
 
 
 class ObjectFile:
@@ -103,7 +106,7 @@ class ObjectFile:
                 self.license_sec = section(index)
             elif name == VERSION_SEC:
                 self.version_sec = section(index)
-            elif is_legacy_maps_section(name):
+            elif name == LEGACY_MAPS_SEC or name.startswith(_LEGACY_MAPS_PREFIX):
                 by_index[index] = ObjSection(section(index), Kind.LEGACY_MAPS)
             elif name == BTF_MAPS_SEC:
                 by_index[index] = ObjSection(section(index), Kind.BTF_MAPS)
@@ -170,6 +173,15 @@ class ObjectFile:
             out = osec.relocations
             for rel in rels:
                 sym = symbols[rel.symbol_index]
+                target = by_index.get(sym.shndx)
+                if (
+                    target is not None and rel.offset < size and rel.offset not in out
+                    and (osec.kind is not Kind.PROGRAM or not rel.offset % 8)
+                ):
+                    # The usual case, without building the error context.
+                    out[rel.offset] = sym
+                    target.references += 1
+                    continue
                 where = f"section {osec.name}: relocation at offset {rel.offset}"
                 if rel.offset >= size:
                     raise RelocationError(

@@ -161,6 +161,12 @@ def _attach_ext(name: str, funcs: list[Function], first_index: list[int],
     starts = [fn.offset for fn in funcs]
     ends = [fn.offset + fn.slots * SLOT for fn in funcs]
     for records, attr in kinds:
+        if not records:
+            continue
+        # Each function's list for this kind, looked up once rather than per record.
+        targets: list[list[tuple[int, FuncInfo | LineInfo | CoreRelo]]] = [
+            getattr(fn, attr) for fn in funcs
+        ]
         for rec in records:
             off = rec.insn_off
             k = bisect_right(starts, off) - 1
@@ -175,4 +181,4 @@ def _attach_ext(name: str, funcs: list[Function], first_index: list[int],
                     f"section {name}: .BTF.ext {attr} record at insn_off {off} "
                     f"is not at an instruction"
                 )
-            getattr(funcs[k], attr).append((idx - first_index[k], rec))
+            targets[k].append((idx - first_index[k], rec))

@@ -25,6 +25,14 @@ SLOT = 8
 _BIND_NAMES = {elf.STB_LOCAL: "local", elf.STB_GLOBAL: "global", elf.STB_WEAK: "weak"}
 
 
+_Where = tuple[ObjSection, int, elf.Symbol]
+
+
+def _at(where: _Where) -> str:
+    osec, offset, sym = where
+    return f"section {osec.name}: relocation at offset {offset} against {sym.name!r}"
+
+
 class Relocator:
     """Resolves relocations of program sections against the object's maps,
     data, functions and externs (all loaded before programs)."""
@@ -41,7 +49,8 @@ class Relocator:
     def apply(self, osec: ObjSection, offset: int, ins: Instruction, sym: elf.Symbol) -> None:
         target = self.obj.by_index[sym.shndx]
         kind = target.kind
-        where = f"section {osec.name}: relocation at offset {offset} against {sym.name!r}"
+        # The error context is built only when an error is raised.
+        where = (osec, offset, sym)
         if kind is Kind.LEGACY_MAPS or kind is Kind.BTF_MAPS or kind is Kind.STRUCT_OPS:
             self._map(where, ins, sym)
         elif kind is Kind.DATA:
@@ -51,90 +60,92 @@ class Relocator:
         else:
             self._extern(where, ins, sym)
 
-    def _map(self, where: str, ins: Instruction, sym: elf.Symbol) -> None:
+    def _map(self, where: _Where, ins: Instruction, sym: elf.Symbol) -> None:
         if ins.opcode != op.LD_IMM64:
-            raise RelocationError(f"{where}: map reference on opcode {ins.opcode:#04x}, "
+            raise RelocationError(f"{_at(where)}: map reference on opcode {ins.opcode:#04x}, "
                                   f"not ld_imm64")
         if sym.bind == elf.STB_LOCAL:
-            raise RelocationError(f"{where}: map symbol is static (local binding)")
+            raise RelocationError(f"{_at(where)}: map symbol is static (local binding)")
         if sym.type not in (elf.STT_OBJECT, elf.STT_NOTYPE):
-            raise RelocationError(f"{where}: map symbol has type {sym.type}, not OBJECT/NOTYPE")
+            raise RelocationError(
+                f"{_at(where)}: map symbol has type {sym.type}, not OBJECT/NOTYPE"
+            )
         spec = self.maps.get(sym.name)
         if spec is None:
-            raise RelocationError(f"{where}: no map named {sym.name!r}")
+            raise RelocationError(f"{_at(where)}: no map named {sym.name!r}")
         ins.src = op.BPF_PSEUDO_MAP_FD
         ins.imm = 0
         ins.reference = sym.name
 
-    def _data(self, where: str, ins: Instruction, sym: elf.Symbol, target: ObjSection) -> None:
+    def _data(self, where: _Where, ins: Instruction, sym: elf.Symbol, target: ObjSection) -> None:
         if ins.opcode != op.LD_IMM64:
-            raise RelocationError(f"{where}: data reference on opcode {ins.opcode:#04x}, "
+            raise RelocationError(f"{_at(where)}: data reference on opcode {ins.opcode:#04x}, "
                                   f"not ld_imm64")
         if sym.type == elf.STT_SECTION or sym.type == elf.STT_NOTYPE:
             if sym.bind != elf.STB_LOCAL:
                 raise RelocationError(
-                    f"{where}: {_BIND_NAMES.get(sym.bind, sym.bind)} binding on a "
+                    f"{_at(where)}: {_BIND_NAMES.get(sym.bind, sym.bind)} binding on a "
                     f"section/notype data symbol"
                 )
         elif sym.type != elf.STT_OBJECT:
-            raise RelocationError(f"{where}: data symbol has type {sym.type}")
+            raise RelocationError(f"{_at(where)}: data symbol has type {sym.type}")
         offset = sym.value + (ins.imm & 0xFFFFFFFF)
         if offset > target.section.size:
             raise RelocationError(
-                f"{where}: offset {offset} is past the end of {target.name} "
+                f"{_at(where)}: offset {offset} is past the end of {target.name} "
                 f"({target.section.size} bytes)"
             )
         if target.name not in self.maps:
-            raise RelocationError(f"{where}: data section {target.name} has no map")
+            raise RelocationError(f"{_at(where)}: data section {target.name} has no map")
         ins.src = op.BPF_PSEUDO_MAP_VALUE
         ins.imm = offset << 32
         ins.reference = target.name
 
-    def _code(self, where: str, ins: Instruction, sym: elf.Symbol, target: ObjSection) -> None:
+    def _code(self, where: _Where, ins: Instruction, sym: elf.Symbol, target: ObjSection) -> None:
         if ins.opcode == op.CALL:
             if ins.src != op.BPF_PSEUDO_CALL:
-                raise RelocationError(f"{where}: call with src {ins.src}, not a bpf2bpf call")
+                raise RelocationError(f"{_at(where)}: call with src {ins.src}, not a bpf2bpf call")
             dest = sym.value + (ins.imm + 1) * SLOT
         elif ins.opcode == op.LD_IMM64:
             dest = sym.value + ins.imm
             ins.src = op.BPF_PSEUDO_FUNC
         else:
             raise RelocationError(
-                f"{where}: code reference on opcode {ins.opcode:#04x}, neither a call "
+                f"{_at(where)}: code reference on opcode {ins.opcode:#04x}, neither a call "
                 f"nor ld_imm64"
             )
         func = target.symbols.get(dest)
         if func is None or func.type not in (elf.STT_FUNC, elf.STT_NOTYPE):
             raise RelocationError(
-                f"{where}: no function at offset {dest} of section {target.name}"
+                f"{_at(where)}: no function at offset {dest} of section {target.name}"
             )
         ins.imm = -1 if ins.opcode == op.CALL else 0
         ins.reference = func.name
 
-    def _extern(self, where: str, ins: Instruction, sym: elf.Symbol) -> None:
+    def _extern(self, where: _Where, ins: Instruction, sym: elf.Symbol) -> None:
         if sym.bind not in (elf.STB_GLOBAL, elf.STB_WEAK):
-            raise RelocationError(f"{where}: undefined symbol with local binding")
+            raise RelocationError(f"{_at(where)}: undefined symbol with local binding")
         ext = self.externs.get(sym.name)
         if ext is None:
             what = "call to undefined function" if ins.opcode == op.CALL else "unknown extern"
             raise RelocationError(
-                f"{where}: {what} {sym.name!r} (no .kconfig/.ksyms BTF declares it)"
+                f"{_at(where)}: {what} {sym.name!r} (no .kconfig/.ksyms BTF declares it)"
             )
         if ext.kind == "kconfig":
             if ins.opcode != op.LD_IMM64:
-                raise RelocationError(f"{where}: kconfig read on opcode {ins.opcode:#04x}")
+                raise RelocationError(f"{_at(where)}: kconfig read on opcode {ins.opcode:#04x}")
             ins.src = op.BPF_PSEUDO_MAP_VALUE
             ins.imm = ext.offset << 32
             ins.reference = KCONFIG_SEC
             return
         if ins.opcode == op.CALL:
             if ext.what != "func":
-                raise RelocationError(f"{where}: call to ksym variable {sym.name!r}")
+                raise RelocationError(f"{_at(where)}: call to ksym variable {sym.name!r}")
             ins.src = op.BPF_PSEUDO_KFUNC_CALL
             ins.imm = -1
         elif ins.opcode == op.LD_IMM64:
             # The kernel wants BPF_PSEUDO_BTF_ID with the target's id at load time.
             ins.imm = 0
         else:
-            raise RelocationError(f"{where}: ksym reference on opcode {ins.opcode:#04x}")
+            raise RelocationError(f"{_at(where)}: ksym reference on opcode {ins.opcode:#04x}")
         ins.reference = sym.name
