@@ -183,7 +183,10 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
             line_text = known(line_off)
             if file_name is None or line_text is None:
                 try:
-                    file_name, line_text = names(file_off), names(line_off)
+                    if file_name is None:
+                        file_name = names(file_off)
+                    if line_text is None:
+                        line_text = names(line_off)
                 except BTFError as exc:
                     raise ExtInfoError(f"line_info record at offset {p}: {exc}") from None
             llst.append(LineInfo(
