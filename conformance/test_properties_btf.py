@@ -79,5 +79,12 @@ _STRUCTURAL = {
 @given(case=invalid_btf(rules=sorted(_STRUCTURAL)))
 def test_parser_refuses_structural(case: InvalidBTF) -> None:
     with recorded("btf_parser_structural", "parser", case.blob, rule=case.rule):
+        if case.rule == "hdr.magic" and case.blob[:2] == b"\xeb\x9f":
+            # The kernel reads only its own byte order, but the parser is specified to
+            # read both: a big-endian blob must parse, as big-endian, and validate.
+            spec = parse_raw(case.blob)
+            spec.validate()
+            assert spec.byte_order == ">"
+            return
         with pytest.raises(BTFError):
             parse_raw(case.blob).validate()
