@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from loader.btf.validate import check
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus" / "btf"
 # Kernel lines the committed expectations are computed for (the VM matrix lines).
-KERNEL_LINES = ("5.10", "6.1", "6.12", "6.18")
+KERNEL_LINES = ("5.10", "6.1", "6.12", "6.18", "7.2")
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,63 @@ def hdr_nonzero_trailer() -> bytes:
 @case("hdr.unsupported_trailer", "hdr_len 32, bytes past the 24-byte header all zero")
 def hdr_zero_trailer() -> bytes:
     return _int().blob(hdr_len=32, header_tail=bytes(8))
+
+
+# struct btf_layout per kind 0..19 (info_sz, elem_sz, flags): what the kinds carry
+_LAYOUT = b"".join(
+    struct.pack("<BBH", info, elem, 0)
+    for info, elem in ((0, 0), (4, 0), (0, 0), (12, 0), (0, 12), (0, 12), (0, 8), (0, 0),
+                       (0, 0), (0, 0), (0, 0), (0, 0), (0, 0), (0, 8), (4, 0), (0, 12),
+                       (0, 0), (4, 0), (0, 0), (0, 12))
+)
+
+
+def _with_layout(b: RawBTF, layout: bytes, *, before_strings: bool = False) -> bytes:
+    """A 32-byte header (7.1+) with a layout section after the strings (or
+    between types and strings)."""
+    types, strs = bytes(b.types), bytes(b.strs)
+    if before_strings:
+        lay_off, str_off = len(types), len(types) + len(layout)
+        body = types + layout + strs
+    else:
+        str_off, lay_off = len(types), len(types) + len(strs)
+        body = types + strs + layout
+    hdr = b.rec.preamble.pack(r.BTF_MAGIC, r.BTF_VERSION, 0, r.BTF_HEADER_LAYOUT_SIZE)
+    hdr += b.rec.header_v1.pack(0, len(types), str_off, len(strs))
+    hdr += b.rec.header_layout.pack(lay_off, len(layout))
+    return hdr + body
+
+
+def _int4() -> RawBTF:
+    """An INT named 'ab': a 4-byte string section, so what follows is aligned."""
+    b = RawBTF()
+    b.int_(name="ab")
+    return b
+
+
+@case("valid", "32-byte header, 80-byte layout section after the strings (7.1+; E2BIG before)")
+def hdr_layout_ok() -> bytes:
+    return _with_layout(_int4(), _LAYOUT)
+
+
+@case("str.not_at_end",
+      "layout section between types and strings: with the 32-byte header (7.1+) "
+      "strings need not be last")
+def hdr_layout_before_strings() -> bytes:
+    return _with_layout(_int4(), _LAYOUT, before_strings=True)
+
+
+@case("hdr.unsupported_trailer", "layout_len 6: not a multiple of sizeof(struct btf_layout) (7.1+)")
+def hdr_layout_len_6() -> bytes:
+    return _with_layout(_int4(), _LAYOUT[:6])
+
+
+@case("hdr.unsupported_trailer",
+      "layout section at an unaligned offset after a 9-byte string section (7.1+)")
+def hdr_layout_unaligned() -> bytes:
+    b = RawBTF()
+    b.int_(name="abcdefg")
+    return _with_layout(b, _LAYOUT)
 
 
 @case("hdr.short_hdr_len", "hdr_len 16: the section fields past it read as zero")
@@ -739,6 +797,14 @@ def proto_arg_var() -> bytes:
     b = _int()
     v = b.var("x", 1)
     b.func_proto(1, [("a", v)])
+    return b.blob()
+
+
+@case("proto.source_only", "FUNC_PROTO returning a VAR")
+def proto_ret_var() -> bytes:
+    b = _int()
+    v = b.var("x", 1)
+    b.func_proto(v, [])
     return b.blob()
 
 

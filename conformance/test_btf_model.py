@@ -143,9 +143,43 @@ def test_names_before_6_1_are_limited_to_128() -> None:
     assert check(b.blob(), "6.0").errno == errno.EINVAL
 
 
-def test_dots_in_identifiers_since_6_5() -> None:
-    assert check(_blob("struct_name_with_dot"), "6.5").accepted
-    assert check(_blob("struct_name_with_dot"), "6.4").errno == errno.EINVAL
+def test_dots_in_identifiers_since_6_4_and_in_stable_lines() -> None:
+    # 9724160b3942 (6.4), backported to 6.3.10 and (seen on Debian kernels) 5.10 and 6.1
+    for line in ("6.4", "6.3", "6.1", "5.10"):
+        assert check(_blob("struct_name_with_dot"), line).accepted, line
+    for line in ("6.2", "6.0", "5.15", "5.4"):
+        assert check(_blob("struct_name_with_dot"), line).errno == errno.EINVAL, line
+
+
+def test_func_proto_source_only_types() -> None:
+    # return type: ea68376c8bed (6.1); argument: 6.2 and stable 5.10/6.0/6.1
+    assert check(_blob("proto_ret_var"), "6.1").errno == errno.EINVAL
+    assert check(_blob("proto_ret_var"), "6.0").accepted
+    assert check(_blob("proto_arg_var"), "6.0").errno == errno.EINVAL
+    assert check(_blob("proto_arg_var"), "5.15").accepted
+
+
+def test_typedef_of_func_since_func_resolve() -> None:
+    # d7e7b42f4f95 (5.17, stable 5.16): FUNC is resolved, so a modifier may point at it
+    assert check(_blob("typedef_of_func"), "5.16").accepted
+    assert check(_blob("typedef_of_func"), "5.15").errno == errno.EINVAL
+
+
+def test_modifier_chain_walk_since_5_19_and_tag_order_until_7_2() -> None:
+    assert check(_blob("modifier_chain_eloop"), "5.19").errno == errno.ELOOP
+    assert check(_blob("modifier_chain_eloop"), "5.18").accepted
+    assert check(_blob("modifier_chain_eloop"), "7.2").errno == errno.ELOOP
+    assert check(_blob("type_tag_after_const"), "5.18").accepted
+    assert check(_blob("type_tag_after_const"), "7.1").errno == errno.EINVAL
+    assert check(_blob("type_tag_after_const"), "7.2").accepted
+
+
+def test_layout_section_since_7_1() -> None:
+    assert check(_blob("hdr_layout_ok"), "7.1").accepted
+    assert check(_blob("hdr_layout_before_strings"), "7.1").accepted
+    assert check(_blob("hdr_layout_ok"), "7.0").errno == errno.E2BIG
+    for name in ("hdr_layout_len_6", "hdr_layout_unaligned", "hdr_nonzero_trailer"):
+        assert check(_blob(name), "7.2").errno == errno.EINVAL, name
 
 
 def test_printable_datasec_names_since_6_9() -> None:

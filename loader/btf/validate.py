@@ -7,7 +7,8 @@ because the order decides which errno a blob with several faults gets:
 
 1. size limit (E2BIG), header (btf_parse_hdr: hdr_len, trailing header bytes,
    magic, version, flags), section layout (btf_check_sec_info);
-2. string section (btf_parse_str_sec);
+2. string section (btf_parse_str_sec), then (7.1+) the layout section
+   (btf_parse_layout_sec);
 3. type section: alignment, then every record's check_meta (validate_meta);
 4. resolution and FUNC_PROTO checks (validate_resolve);
 5. type-tag placement in modifier chains (btf_check_type_tags).
@@ -18,7 +19,7 @@ other byte order fails on its magic.
 
 Not modelled: btf_parse_struct_metas (6.2+), which inspects structs named
 bpf_spin_lock/bpf_list_head/bpf_rb_root/... and kptr-tagged pointers; and the
-meaning of the 7.1 layout section beyond its header bytes.
+contents of the 7.1 layout section (only its place and size are checked).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ __all__ = ["BTF_MAX_SIZE", "ENOTSUPP", "Verdict", "check"]
 
 # btf.c BTF_MAX_SIZE: a larger blob is refused before it is copied in.
 BTF_MAX_SIZE = 16 * 1024 * 1024
+# sizeof(struct btf_layout): u8 info_sz, u8 elem_sz, u16 flags (uapi btf.h, 7.1+)
+BTF_LAYOUT_SIZE = 4
 
 _HOST_RECORDS = r.LITTLE if sys.byteorder == "little" else r.BIG
 
@@ -81,6 +84,14 @@ class _Header:
     type_len: int
     str_off: int
     str_len: int
+    layout_off: int = 0
+    layout_len: int = 0
+    # the kernel knows the 32-byte header and hdr_len covers it (7.1+)
+    full: bool = False
+
+    @property
+    def has_layout(self) -> bool:
+        return self.full and self.layout_len != 0
 
 
 def _btf_parse(blob: bytes, facts: KernelFacts, bo: r.Records) -> None:
@@ -89,6 +100,8 @@ def _btf_parse(blob: bytes, facts: KernelFacts, bo: r.Records) -> None:
     hdr = _parse_hdr(blob, facts, bo)
     nohdr = blob[hdr.hdr_len:]
     strings = _parse_str_sec(blob, nohdr, hdr)
+    if hdr.has_layout:
+        _parse_layout_sec(hdr)
     if hdr.type_off & 3:
         raise Reject(errno.EINVAL, "Unaligned type_off")
     if not hdr.type_len:
@@ -113,10 +126,16 @@ def _parse_hdr(blob: bytes, facts: KernelFacts, bo: r.Records) -> _Header:
         raise Reject(errno.E2BIG, "Unsupported btf_header")
     # The kernel copies min(hdr_len, its header size) bytes over a zeroed header,
     # so a short hdr_len leaves the fields past it (even hdr_len itself) zero.
-    copied = blob[:min(hdr_len, known)].ljust(r.BTF_HEADER_V1_SIZE, b"\0")
+    copied = blob[:min(hdr_len, known)].ljust(known, b"\0")
     magic, version, flags, copied_hdr_len = bo.preamble.unpack_from(copied)
     type_off, type_len, str_off, str_len = bo.header_v1.unpack_from(copied, bo.preamble.size)
-    hdr = _Header(magic, version, flags, copied_hdr_len, type_off, type_len, str_off, str_len)
+    full = known == r.BTF_HEADER_LAYOUT_SIZE and copied_hdr_len >= known
+    layout_off = layout_len = 0
+    if full:
+        layout_off, layout_len = bo.header_layout.unpack_from(
+            copied, r.BTF_HEADER_V1_SIZE)
+    hdr = _Header(magic, version, flags, copied_hdr_len, type_off, type_len, str_off, str_len,
+                  layout_off, layout_len, full)
     if hdr.magic != r.BTF_MAGIC:
         raise Reject(errno.EINVAL, f"Invalid magic 0x{hdr.magic:x}")
     if hdr.version != r.BTF_VERSION:
@@ -134,14 +153,23 @@ def _as_s32(x: int) -> int:
     return x - (1 << 32) if x & 0x80000000 else x
 
 
+def _sec_cmp(a: tuple[int, int], b: tuple[int, int]) -> int:
+    return _as_s32(a[0] - b[0]) or _as_s32(a[1] - b[1])
+
+
 def _check_sec_info(size: int, hdr: _Header) -> None:
     secs = [(hdr.type_off, hdr.type_len), (hdr.str_off, hdr.str_len)]
     # btf_sec_info_cmp compares with a truncating (int) subtraction; with two
     # sections the kernel's sort swaps them unless the first compares lower.
     a, b = secs
-    cmp = _as_s32(a[0] - b[0]) or _as_s32(a[1] - b[1])
-    if cmp >= 0:
+    if _sec_cmp(a, b) >= 0:
         secs = [b, a]
+    if hdr.has_layout:
+        # 7.1+: the layout section is the third; insertion keeps the kernel's
+        # order for the offsets that matter (comparisons within 2 GiB)
+        lay = (hdr.layout_off, hdr.layout_len)
+        at = next((i for i, s in enumerate(secs) if _sec_cmp(lay, s) < 0), len(secs))
+        secs.insert(at, lay)
     total = 0
     expected_total = size - hdr.hdr_len
     for off, length in secs:
@@ -158,8 +186,19 @@ def _check_sec_info(size: int, hdr: _Header) -> None:
         raise Reject(errno.EINVAL, "Unsupported section found (trailing data)")
 
 
+def _parse_layout_sec(hdr: _Header) -> None:
+    # btf_parse_layout_sec (7.1+); its bounds were already checked with the others
+    if hdr.layout_off & 3:
+        raise Reject(errno.EINVAL, "Unaligned layout_off")
+    if hdr.layout_len < BTF_LAYOUT_SIZE:
+        raise Reject(errno.EINVAL, "Layout section is too small")
+    if hdr.layout_len % BTF_LAYOUT_SIZE:
+        raise Reject(errno.EINVAL, f"layout_len is not multiple of {BTF_LAYOUT_SIZE}")
+
+
 def _parse_str_sec(blob: bytes, nohdr: bytes, hdr: _Header) -> Strings:
-    if hdr.hdr_len + hdr.str_off + hdr.str_len != len(blob):
+    # 7.1+: with the full 32-byte header another section may follow the strings
+    if not hdr.full and hdr.hdr_len + hdr.str_off + hdr.str_len != len(blob):
         raise Reject(errno.EINVAL, "String section is not at the end")
     data = nohdr[hdr.str_off:hdr.str_off + hdr.str_len]
     if not hdr.str_len or hdr.str_len - 1 > r.BTF_MAX_NAME_OFFSET or data[-1]:

@@ -84,6 +84,9 @@ class Resolver:
         self.visit = [Visit.NOT_VISITED] * n
         self.stack: list[_Vertex] = []
         self.mode = Mode.TBD
+        # before btf_func_resolve (5.17) a FUNC is not resolved but checked on its own
+        self.needs_resolve = (_NEEDS_RESOLVE if facts.func_resolve
+                              else _NEEDS_RESOLVE - {r.BTF_KIND_FUNC})
 
     # -- lookups -----------------------------------------------------------
     def by_id(self, type_id: int) -> RawType | None:
@@ -95,7 +98,7 @@ class Resolver:
     def is_sink(self, t: RawType) -> bool:
         # env_type_is_resolve_sink
         if self.mode == Mode.TBD:
-            return t.kind not in _NEEDS_RESOLVE
+            return t.kind not in self.needs_resolve
         if self.mode == Mode.PTR:
             return t.kind not in _MODIFIERS and t.kind != r.BTF_KIND_PTR
         return t.kind not in _MODIFIERS and t.kind != r.BTF_KIND_ARRAY and t.kind not in _STRUCTS
@@ -151,12 +154,16 @@ class Resolver:
 
     # -- driver ------------------------------------------------------------
     def check_all_types(self) -> None:
+        needs_resolve = self.needs_resolve
+        func_apart = not self.facts.func_resolve
         for type_id in range(1, len(self.types)):
             t = self.types[type_id]
-            if t.kind in _NEEDS_RESOLVE and not self.resolved(type_id):
+            if t.kind in needs_resolve and not self.resolved(type_id):
                 self.resolve(t, type_id)
             if t.kind == r.BTF_KIND_FUNC_PROTO:
                 self.func_proto_check(t)
+            elif func_apart and t.kind == r.BTF_KIND_FUNC:
+                self._func_check(t)
 
     def resolve(self, t: RawType, type_id: int) -> None:
         self.mode = Mode.TBD
@@ -465,9 +472,9 @@ class Resolver:
             rt = self.by_id(ret_id)
             if rt is None:
                 raise _reject(t, "Invalid return type")
-            if self.facts.proto_source_only_check and rt.kind in _SOURCE_ONLY:
+            if self.facts.proto_ret_source_only and rt.kind in _SOURCE_ONLY:
                 raise _reject(t, "Invalid return type")
-            if rt.kind in _NEEDS_RESOLVE and not self.resolved(ret_id):
+            if rt.kind in self.needs_resolve and not self.resolved(ret_id):
                 self.resolve(rt, ret_id)
             if self.type_id_size(ret_id) is None:
                 raise _reject(t, "Invalid return type")
@@ -484,14 +491,14 @@ class Resolver:
             at = self.by_id(arg_id)
             if at is None:
                 raise _reject(t, f"Invalid arg#{i + 1}")
-            if self.facts.proto_source_only_check and at.kind in _SOURCE_ONLY:
+            if self.facts.proto_arg_source_only and at.kind in _SOURCE_ONLY:
                 raise _reject(t, f"Invalid arg#{i + 1}")
             if name_off and (
                 not self.strings.offset_valid(name_off)
                 or not self.strings.identifier_ok(name_off, self.facts)
             ):
                 raise _reject(t, f"Invalid arg#{i + 1}")
-            if at.kind in _NEEDS_RESOLVE and not self.resolved(arg_id):
+            if at.kind in self.needs_resolve and not self.resolved(arg_id):
                 self.resolve(at, arg_id)
             if self.type_id_size(arg_id) is None:
                 raise _reject(t, f"Invalid arg#{i + 1}")
@@ -519,8 +526,11 @@ class Resolver:
 
     # -- type tags -------------------------------------------------------------
     def check_type_tags(self) -> None:
-        """btf_check_type_tags: type tags must come first in a modifier chain,
-        and no chain may be longer than 32 modifiers."""
+        """btf_check_type_tags (5.19+): type tags must come first in a modifier
+        chain (until 7.2), and no chain may be longer than 32 modifiers."""
+        if not self.facts.modifier_chain_check:
+            return
+        order = self.facts.type_tag_order_check
         good_id = 0
         for i in range(1, len(self.types)):
             t: RawType | None = self.types[i]
@@ -534,7 +544,9 @@ class Resolver:
                 if chain_limit == 0:
                     raise Reject(errno.ELOOP, "Max chain length or cycle detected")
                 chain_limit -= 1
-                if t.kind == r.BTF_KIND_TYPE_TAG:
+                if not order:
+                    pass
+                elif t.kind == r.BTF_KIND_TYPE_TAG:
                     if not in_tags:
                         raise Reject(errno.EINVAL, "Type tags don't precede modifiers")
                 elif in_tags:
