@@ -14,7 +14,8 @@ def test_agent_describes_the_running_kernel(tmp_path):
     assert agent.main(["--out", str(out), "--label", "host"]) == 0
     doc = json.loads(out.read_text())
     assert doc["schema"] == agent.SCHEMA
-    assert set(doc) == {"schema", "kernel", "probes", "objects", "btf_cases", "timing"}
+    assert set(doc) == {"schema", "kernel", "probes", "objects", "btf_cases", "oracles",
+                        "timing"}
     assert doc["kernel"]["release"] == os.uname().release
     assert doc["kernel"]["in_vm"] is False
     btf = doc["kernel"]["vmlinux_btf"]

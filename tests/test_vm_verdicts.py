@@ -120,3 +120,50 @@ def test_labels_keep_specs_and_name_local_kernels(tmp_path):
     image = tmp_path / "bzImage"
     image.write_bytes(b"\0" * 0x400)  # no setup header: fall back to the file name
     assert matrix.label_for(f"{image}:{tmp_path}") == "local:bzImage"
+
+
+def _objects_result(objects: dict) -> dict:
+    res = _result("6.1.0-50-amd64", {})
+    res["objects"] = objects
+    return res
+
+
+def _obj(ours: bool, bpftool: bool | None, err: str = "EINVAL here") -> dict:
+    entry = {"loaded": ours, "errno": None if ours else 22, "log_tail": None if ours else err}
+    if bpftool is not None:
+        entry["bpftool"] = {"loaded": bpftool, "rc": 0 if bpftool else 255,
+                            "error": None if bpftool else "libbpf says no"}
+    return entry
+
+
+def test_object_cells_compare_ours_with_bpftool():
+    res = _objects_result({"both": _obj(True, True), "neither": _obj(False, False),
+                           "only_bpftool": _obj(False, True), "only_ours": _obj(True, False),
+                           "schema1": _obj(False, None)})
+    css = {n: verdicts.object_cell(res, n, {}).css for n in res["objects"]}
+    assert css == {"both": "yes", "neither": "no", "only_bpftool": "disagree",
+                   "only_ours": "info", "schema1": "no"}
+    title = verdicts.object_cell(res, "only_bpftool", {}).title
+    assert "EINVAL here" in title and "bpftool: loaded" in title
+    both_errors = verdicts.object_cell(res, "neither", {}).title
+    assert "EINVAL here" in both_errors and "libbpf says no" in both_errors
+
+
+def test_bpftool_loads_we_do_not_blocks_unless_allowlisted(tmp_path):
+    res = {"6.1": _objects_result({"o": _obj(False, True), "i": _obj(True, False)})}
+    found = verdicts.findings(res, {})
+    assert [(f.kind, f.subject, f.allowlisted) for f in found] == [
+        ("object_disagreement", "o", None)]
+    assert matrix.exit_status({"findings": [f.to_json() for f in found]}) == 1
+    assert verdicts.object_info(res) == [
+        {"kernel": "6.1", "subject": "i",
+         "detail": verdicts.object_cell(res["6.1"], "i").title}]
+    probes, objs = tmp_path / "p.json", tmp_path / "o.json"
+    probes.write_text("{}")
+    objs.write_text('{"_about": "reviewed", "o": {"6.1": "a kernel fact"}}')
+    allow = verdicts.load_allowlist(probes, objs)
+    assert allow == {"object:o": {"6.1": "a kernel fact"}}
+    found = verdicts.findings(res, allow)
+    assert [(f.subject, f.allowlisted) for f in found] == [("o", "a kernel fact")]
+    assert verdicts.object_cell(res["6.1"], "o", allow).text == "a"
+    assert matrix.exit_status({"findings": [f.to_json() for f in found]}) == 0

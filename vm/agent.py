@@ -4,11 +4,19 @@ Runs inside a virtme-ng guest (the host root is shared, so this is the same chec
 and Python) and, for ``host``, directly on the machine. It writes the per-kernel
 document of DESIGN.md::
 
-    {"schema": 1, "kernel": {...}, "probes": {...}, "objects": {...},
-     "btf_cases": {...}, "timing": {...}}
+    {"schema": 2, "kernel": {...}, "probes": {...}, "objects": {...},
+     "btf_cases": {...}, "oracles": {...}, "timing": {...}}
 
 Sections whose implementation has not landed in this build are recorded as
 ``{"status": "not available in this build", "detail": ...}``, never faked.
+
+Schema history:
+  1: the first version.
+  2: each ``objects`` entry carries ``bpftool``: the verdict of ``bpftool prog
+     loadall`` on the same object in the same kernel (``{"loaded": bool, "rc":
+     int|null, "error": str|null, "s": float}``, or ``{"status": "not run",
+     "detail": ...}`` when bpftool or bpffs is missing), and ``oracles.bpftool``
+     records which bpftool (path, version line) and where it pinned.
 
 Usage: ``python -m vm.agent --out FILE [--config PATH] [--label LABEL]``.
 """
@@ -16,22 +24,28 @@ Usage: ``python -m vm.agent --out FILE [--config PATH] [--label LABEL]``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
 import platform
+import re
+import shutil
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1
+SCHEMA = 2
 NOT_AVAILABLE = "not available in this build"
 REPO = Path(__file__).resolve().parent.parent
 VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
+BPFFS = Path("/sys/fs/bpf")
 
 # The options that decide what BPF can do; the full config is large and mostly noise.
 CONFIG_OPTIONS: tuple[str, ...] = (
@@ -137,41 +151,185 @@ def _error_fields(exc: BaseException) -> dict[str, Any]:
     return {"errno": getattr(exc, "errno", None), "log_tail": str(log_tail)[-400:]}
 
 
-def objects_section() -> dict[str, Any]:
-    """Load every native-order corpus object into this kernel, like libbpf would.
+# libbpf 1.1 lines (through bpftool) that say why an object failed, most specific
+# first: the first pattern with a match names the reason.
+_BPFTOOL_REASONS = tuple(re.compile(r"libbpf: (" + p + ")") for p in (
+    r"prog '[^']+': BPF program load failed: .*",
+    r"elf: legacy map definitions.*",
+    r"extern .*",
+    r"prog '[^']+': failed to find .*",
+    r"failed to guess program type.*",
+    r"map '[^']+': failed to .*",
+    r"prog '[^']+': failed to .*",
+    r".*(?:not found|unsupported|invalid|failed).*",
+))
+BPFTOOL_TIMEOUT_S = 120.0
+# Verifier log lines that are statistics, not the reason.
+_LOG_STATS = ("processed ", "verification time", "stack depth", "insns processed")
+
+
+def find_bpftool() -> str | None:
+    # The guest runs with -S and a minimal PATH; Debian installs bpftool in /usr/sbin.
+    found = shutil.which("bpftool")
+    if found:
+        return found
+    return next((str(p) for p in (Path("/usr/sbin/bpftool"), Path("/sbin/bpftool"))
+                 if os.access(p, os.X_OK)), None)
+
+
+def is_bpffs(path: Path, mounts: Path = Path("/proc/self/mounts")) -> bool:
+    try:
+        lines = mounts.read_text().splitlines()
+    except OSError:
+        return False
+    return any(len(f) > 2 and f[1] == str(path) and f[2] == "bpf"
+               for f in (line.split() for line in lines))
+
+
+class Bpffs:
+    """bpffs at ``root`` (libbpf pins PIN_BY_NAME maps there): the one already
+    mounted, else one mounted for this run (a fresh guest has none) and unmounted
+    again on exit."""
+
+    def __init__(self, root: Path = BPFFS) -> None:
+        self.root = root
+        self.mounted_here = False
+
+    def __enter__(self) -> Bpffs:
+        if not is_bpffs(self.root):
+            subprocess.run(["mount", "-t", "bpf", "bpf", str(self.root)], check=True,
+                           capture_output=True, text=True, timeout=30)
+            self.mounted_here = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.mounted_here:
+            subprocess.run(["umount", str(self.root)], capture_output=True, timeout=30)
+
+
+def _bpftool_error(stderr: str) -> str:
+    """The libbpf reason line, then the last lines of the verifier log if any."""
+    found = (m for m in (rx.search(stderr) for rx in _BPFTOOL_REASONS) if m is not None)
+    first = next(found, None)
+    parts = [first.group(1)] if first is not None else []
+    if "-- BEGIN PROG LOAD LOG --" in stderr:
+        log = stderr.split("-- BEGIN PROG LOAD LOG --", 1)[1].split("-- END PROG LOAD LOG --")[0]
+        lines = [ln for ln in log.strip().splitlines() if not ln.startswith(_LOG_STATS)]
+        parts.append(" | ".join(lines[-3:]))
+    if not parts:
+        parts.append(" | ".join(stderr.strip().splitlines()[-3:]))
+    return " || ".join(parts)[-600:]
+
+
+def bpftool_loadall(bpftool: str, obj: Path, bpffs: Path,
+                    pinned_maps: list[str]) -> dict[str, Any]:
+    """``bpftool prog loadall OBJ DIR`` in this kernel: bpftool's verdict on ``obj``.
+
+    Programs pin under a fresh directory in ``bpffs``; it and every PIN_BY_NAME
+    map this run created (``bpffs/NAME``) are removed before returning, so the
+    loaded objects go away with the pins (bpftool itself has exited).
+    """
+    by_name = [bpffs / n for n in pinned_maps]
+    existed = {p for p in by_name if p.exists()}
+    pin_dir = Path(tempfile.mkdtemp(prefix="bpfconform-agent-", dir=bpffs))
+    start = time.monotonic()
+    out: dict[str, Any]
+    try:
+        proc = subprocess.run([bpftool, "prog", "loadall", str(obj), str(pin_dir / "p")],
+                              capture_output=True, text=True, timeout=BPFTOOL_TIMEOUT_S)
+        out = {"loaded": proc.returncode == 0, "rc": proc.returncode,
+               "error": None if proc.returncode == 0 else _bpftool_error(proc.stderr)}
+    except subprocess.TimeoutExpired:
+        out = {"loaded": False, "rc": None, "error": f"timeout after {BPFTOOL_TIMEOUT_S} s"}
+    finally:
+        shutil.rmtree(pin_dir, ignore_errors=True)
+        for p in by_name:
+            if p not in existed and p.exists():
+                p.unlink()
+    out["s"] = round(time.monotonic() - start, 3)
+    leaked = [str(p) for p in [pin_dir, *by_name] if p.exists() and p not in existed]
+    if leaked:
+        out["leaked_pins"] = leaked
+    return out
+
+
+def bpftool_version(bpftool: str) -> str:
+    proc = subprocess.run([bpftool, "version"], capture_output=True, text=True, timeout=30)
+    return " / ".join(proc.stdout.strip().splitlines()) or proc.stderr.strip()
+
+
+def _our_verdict(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Our loader's verdict on one object and the names of its PIN_BY_NAME maps."""
+    from loader.collection.reader import load_collection_spec
+    from loader.collection.spec import PIN_BY_NAME
+    from loader.kernel.load import load_collection
+
+    entry: dict[str, Any] = {"loaded": False, "errno": None, "log_tail": None}
+    pinned: list[str] = []
+    try:
+        spec = load_collection_spec(path)
+        pinned = [n for n, m in spec.maps.items() if m.pinning == PIN_BY_NAME]
+        with load_collection(spec, keep_going=True) as loaded:
+            failures: dict[str, BaseException] = {
+                f"map {k}": v for k, v in loaded.map_errors.items()}
+            failures.update({f"program {k}": v for k, v in loaded.programs.items()
+                             if isinstance(v, BaseException)})
+            if loaded.btf_error is not None:
+                failures["btf"] = loaded.btf_error
+            entry["programs"] = len(loaded.programs)
+            entry["failed"] = sorted(failures)
+            entry["loaded"] = not failures
+            if failures:
+                first, first_exc = min(failures.items())
+                entry.update(_error_fields(first_exc))
+                entry["log_tail"] = f"{first}: {entry['log_tail']}"
+    except Exception as exc:  # a loader crash on a corpus object is a result too
+        entry.update(_error_fields(exc))
+    return entry, pinned
+
+
+def objects_section(oracles: dict[str, Any] | None = None,
+                    use_bpftool: bool = True) -> dict[str, Any]:
+    """Load every native-order corpus object into this kernel, like libbpf would,
+    and (``use_bpftool``) let bpftool load the same object as the oracle.
 
     Each object is read with ``loader.collection`` and loaded with
     ``loader.kernel.load.load_collection(keep_going=True)``, so one failing
-    program does not hide the others; ``loaded`` means every map and program made it.
+    program does not hide the others; ``loaded`` means every map and program made
+    it. ``bpftool`` holds ``bpftool prog loadall``'s verdict (libbpf's all-or-nothing).
     """
     try:
-        from loader.collection.reader import load_collection_spec
-        from loader.kernel.load import load_collection
+        import loader.collection.reader
+        import loader.kernel.load  # noqa: F401
     except ImportError as exc:
         return _unavailable(exc)
+    oracles = {} if oracles is None else oracles
     suffix = ".el.o" if sys.byteorder == "little" else ".eb.o"
+    paths = sorted((REPO / "corpus" / "obj").glob("*" + suffix))
+    bpftool = find_bpftool() if use_bpftool else None
+    not_run: dict[str, Any] | None = None
+    if not use_bpftool:
+        not_run = {"status": "not run", "detail": "disabled (--no-bpftool)"}
+    elif bpftool is None:
+        not_run = {"status": "not run", "detail": "bpftool not found"}
     out: dict[str, Any] = {}
-    for path in sorted((REPO / "corpus" / "obj").glob("*" + suffix)):
-        name = path.name.removesuffix(suffix)
-        entry: dict[str, Any] = {"loaded": False, "errno": None, "log_tail": None}
-        try:
-            with load_collection(load_collection_spec(path), keep_going=True) as loaded:
-                failures: dict[str, BaseException] = {
-                    f"map {k}": v for k, v in loaded.map_errors.items()}
-                failures.update({f"program {k}": v for k, v in loaded.programs.items()
-                                 if isinstance(v, BaseException)})
-                if loaded.btf_error is not None:
-                    failures["btf"] = loaded.btf_error
-                entry["programs"] = len(loaded.programs)
-                entry["failed"] = sorted(failures)
-                entry["loaded"] = not failures
-                if failures:
-                    first, first_exc = min(failures.items())
-                    entry.update(_error_fields(first_exc))
-                    entry["log_tail"] = f"{first}: {entry['log_tail']}"
-        except Exception as exc:  # a loader crash on a corpus object is a result too
-            entry.update(_error_fields(exc))
-        out[name] = entry
+    with contextlib.ExitStack() as stack:
+        if bpftool is not None:
+            try:
+                fs = stack.enter_context(Bpffs())
+                oracles["bpftool"] = {"path": bpftool, "version": bpftool_version(bpftool),
+                                      "bpffs": str(fs.root), "mounted_here": fs.mounted_here}
+            except (OSError, subprocess.SubprocessError) as exc:
+                not_run = {"status": "not run", "detail": f"no bpffs: {exc}"}
+                bpftool = None
+        for path in paths:
+            name = path.name.removesuffix(suffix)
+            entry, pinned = _our_verdict(path)
+            if bpftool is not None:
+                entry["bpftool"] = bpftool_loadall(bpftool, path, BPFFS, pinned)
+            else:
+                entry["bpftool"] = dict(not_run or {})
+            out[name] = entry
     return out
 
 
@@ -225,9 +383,11 @@ def _timed(timing: dict[str, float], key: str, fn: Callable[[], Any]) -> Any:
         timing[f"{key}_s"] = round(time.monotonic() - start, 3)
 
 
-def collect(config_hint: str | None = None, label: str | None = None) -> dict[str, Any]:
+def collect(config_hint: str | None = None, label: str | None = None,
+            use_bpftool: bool = True) -> dict[str, Any]:
     start = time.monotonic()
     timing: dict[str, float] = {}
+    oracles: dict[str, Any] = {}
     kernel = _timed(timing, "kernel", lambda: kernel_facts(config_hint))
     if label is not None:
         kernel["label"] = label
@@ -236,8 +396,9 @@ def collect(config_hint: str | None = None, label: str | None = None) -> dict[st
         "schema": SCHEMA,
         "kernel": kernel,
         "probes": _timed(timing, "probes", probes_section),
-        "objects": _timed(timing, "objects", objects_section),
+        "objects": _timed(timing, "objects", lambda: objects_section(oracles, use_bpftool)),
         "btf_cases": _timed(timing, "btf_cases", lambda: btf_cases_section(release)),
+        "oracles": oracles,
         "timing": timing,
     }
     timing["agent_s"] = round(time.monotonic() - start, 3)
@@ -255,8 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="where to write the JSON")
     parser.add_argument("--config", help="kernel config to read when /proc and /boot have none")
     parser.add_argument("--label", help="the matrix's name for this kernel")
+    parser.add_argument("--no-bpftool", action="store_true",
+                        help="skip the bpftool oracle for corpus objects")
     args = parser.parse_args(argv)
-    doc = collect(args.config, args.label)
+    doc = collect(args.config, args.label, use_bpftool=not args.no_bpftool)
     write_atomic(args.out, doc)
     print(f"bpfconform-agent: wrote {args.out} ({doc['kernel'].get('release')})", flush=True)
     return 0

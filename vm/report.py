@@ -11,13 +11,15 @@ from vm.verdicts import Cell
 
 CellFn = Callable[[dict[str, Any], str], Cell]
 
-LEGEND = ("+ supported/loaded   - unsupported below its claimed minimum   "
+LEGEND = ("+ supported/loaded   - unsupported below its claimed minimum / not loaded   "
           "X claim violation   a allowlisted   ? undecided   . not run   "
-          "= model agrees   ! model disagrees")
+          "= model agrees   ! model disagrees   "
+          "B bpftool loads, we do not   o we load, bpftool does not")
 
 _COLOURS = {
     "yes": "#c8f0c8", "no": "#e8e8e8", "violation": "#ff8080", "allowed": "#ffe08a",
     "unknown": "#c8d8ff", "absent": "#ffffff", "agree": "#c8f0c8", "disagree": "#ff8080",
+    "info": "#d0ecff",
 }
 
 
@@ -27,9 +29,12 @@ def _sections(merged: dict[str, Any]) -> list[tuple[str, str, CellFn]]:
     def probe(result: dict[str, Any], name: str) -> Cell:
         return verdicts.probe_cell(result, name, allowlist)
 
+    def obj(result: dict[str, Any], name: str) -> Cell:
+        return verdicts.object_cell(result, name, allowlist)
+
     return [
         ("probes", "Feature probes", probe),
-        ("objects", "Corpus objects", verdicts.object_cell),
+        ("objects", "Corpus objects: ours vs bpftool prog loadall", obj),
         ("btf_cases", "BTF cases: kernel model vs BTF_LOAD", verdicts.btf_case_cell),
     ]
 
@@ -86,6 +91,11 @@ def terminal(merged: dict[str, Any]) -> str:
     for f in found:
         mark = "allowlisted" if f["allowlisted"] else "BLOCKING"
         lines.append(f"   [{mark}] {f['kind']} {f['kernel']} {f['subject']}: {f['detail']}")
+    info = verdicts.object_info(merged["results"])
+    lines.append("")
+    lines.append(f"== Objects we load and bpftool does not (informational): {len(info)}")
+    for i in info:
+        lines.append(f"   {i['kernel']} {i['subject']}: {i['detail']}")
     return "\n".join(lines)
 
 
@@ -153,6 +163,11 @@ def html_page(merged: dict[str, Any]) -> str:
         mark = "allowlisted: " + f["allowlisted"] if f["allowlisted"] else "BLOCKING"
         out.append(f"<li>[{_e(mark)}] {_e(f['kind'])} {_e(f['kernel'])} {_e(f['subject'])}: "
                    f"{_e(f['detail'])}</li>")
+    out.append("</ul>")
+    info = verdicts.object_info(results)
+    out.append(f"<h2>Objects we load and bpftool does not, informational ({len(info)})</h2><ul>")
+    out.extend(f"<li>{_e(i['kernel'])} {_e(i['subject'])}: {_e(i['detail'])}</li>"
+               for i in info)
     out.append("</ul>")
     for label, result in results.items():
         if result.get("status") != "ok":

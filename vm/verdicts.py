@@ -15,6 +15,11 @@ from typing import Any
 ALLOWLIST_PATH = Path(__file__).resolve().parent.parent / "corpus" / "expected" / (
     "probe_allowlist.json"
 )
+# Objects our loader fails on although bpftool loads them in the same kernel, each
+# with the reviewed reason: {object name: reason | {kernel line or "*": reason}}.
+OBJECT_ALLOWLIST_PATH = ALLOWLIST_PATH.with_name("object_allowlist.json")
+# Object entries share the allowlist mapping with probes under this prefix.
+OBJECT_KEY = "object:"
 
 
 def version_tuple(text: str) -> tuple[int, int] | None:
@@ -22,14 +27,24 @@ def version_tuple(text: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def load_allowlist(path: Path = ALLOWLIST_PATH) -> dict[str, Any]:
-    """probe name -> reason (or {kernel line or "*": reason})."""
+def _read_allowlist(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         return {}
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected an object of probe name -> reason")
+        raise ValueError(f"{path}: expected an object of name -> reason")
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def load_allowlist(path: Path = ALLOWLIST_PATH,
+                   objects_path: Path | None = OBJECT_ALLOWLIST_PATH) -> dict[str, Any]:
+    """probe name -> reason (or {kernel line or "*": reason}); object entries from
+    ``objects_path`` under ``object:NAME``. Keys starting with "_" are comments."""
+    data = _read_allowlist(path)
+    if objects_path is not None:
+        for name, reason in _read_allowlist(objects_path).items():
+            data[OBJECT_KEY + name] = reason
     return data
 
 
@@ -51,7 +66,7 @@ def section_ok(section: Any) -> bool:
 @dataclass(frozen=True)
 class Cell:
     text: str
-    css: str  # yes, no, violation, allowed, unknown, absent, agree, disagree
+    css: str  # yes, no, violation, allowed, unknown, absent, agree, disagree, info
     title: str
 
 
@@ -86,15 +101,68 @@ def probe_cell(result: dict[str, Any], probe: str, allowlist: dict[str, Any]) ->
     return Cell("-", "no", f"unsupported (claimed since {claimed}): {error}".strip())
 
 
-def object_cell(result: dict[str, Any], name: str) -> Cell:
+def bpftool_verdict(entry: dict[str, Any]) -> bool | None:
+    """bpftool's verdict on an object entry (schema 2), None when it did not run."""
+    bt = entry.get("bpftool")
+    if isinstance(bt, dict) and isinstance(bt.get("loaded"), bool):
+        return bool(bt["loaded"])
+    return None
+
+
+def _ours_text(entry: dict[str, Any]) -> str:
+    if entry.get("loaded"):
+        return "ours: loaded"
+    return f"ours: errno {entry.get('errno')}: {entry.get('log_tail') or ''}".strip()
+
+
+def _bpftool_text(entry: dict[str, Any]) -> str:
+    bt = entry.get("bpftool")
+    if not isinstance(bt, dict):
+        return "bpftool: not run"
+    if "loaded" not in bt:
+        return f"bpftool: {bt.get('status', 'not run')} ({bt.get('detail', '')})"
+    if bt["loaded"]:
+        return "bpftool: loaded"
+    return f"bpftool: rc {bt.get('rc')}: {bt.get('error') or ''}".strip()
+
+
+def object_cell(result: dict[str, Any], name: str,
+                allowlist: dict[str, Any] | None = None) -> Cell:
+    """Our verdict on an object, next to bpftool's in the same kernel.
+
+    bpftool loads and we do not: a blocking finding unless allowlisted ("B"/"a").
+    We load and bpftool does not: informational ("o"), e.g. legacy maps or
+    section names libbpf 1.1 does not know.
+    """
     if result.get("status") != "ok" or not section_ok(result.get("objects")):
         return Cell(".", "absent", result.get("failure") or "no object results")
     entry = result["objects"].get(name)
     if entry is None:
         return Cell(".", "absent", "object not loaded on this kernel")
-    if entry.get("loaded"):
-        return Cell("+", "yes", "loaded")
-    return Cell("-", "no", f"errno {entry.get('errno')}: {entry.get('log_tail') or ''}".strip())
+    ours, theirs = bool(entry.get("loaded")), bpftool_verdict(entry)
+    title = f"{_ours_text(entry)} / {_bpftool_text(entry)}"
+    if theirs is None or ours == theirs:
+        return Cell("+", "yes", title) if ours else Cell("-", "no", title)
+    if ours:
+        return Cell("o", "info", "we load, bpftool does not (informational): " + title)
+    reason = allow_reason(allowlist or {}, OBJECT_KEY + name, kernel_line(result))
+    if reason is not None:
+        return Cell("a", "allowed", f"bpftool loads, we do not (allowlisted: {reason}): "
+                    + title)
+    return Cell("B", "disagree", "BPFTOOL LOADS, WE DO NOT: " + title)
+
+
+def object_info(results: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """The informational disagreements: objects we load and bpftool does not."""
+    out: list[dict[str, str]] = []
+    for label, result in results.items():
+        if result.get("status") != "ok":
+            continue
+        for name in row_names({label: result}, "objects"):
+            cell = object_cell(result, name)
+            if cell.css == "info":
+                out.append({"kernel": label, "subject": name, "detail": cell.title})
+    return out
 
 
 def btf_case_cell(result: dict[str, Any], name: str) -> Cell:
@@ -121,7 +189,7 @@ def row_names(results: dict[str, dict[str, Any]], section: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # claim_violation, model_disagreement, kernel_failed
+    kind: str  # claim_violation, model_disagreement, object_disagreement, kernel_failed
     kernel: str
     subject: str
     detail: str
@@ -143,6 +211,12 @@ def findings(results: dict[str, dict[str, Any]], allowlist: dict[str, Any]) -> l
             if cell.css in ("violation", "allowed"):
                 reason = allow_reason(allowlist, probe, kernel_line(result))
                 out.append(Finding("claim_violation", label, probe, cell.title,
+                                   reason if cell.css == "allowed" else None))
+        for name in row_names({label: result}, "objects"):
+            cell = object_cell(result, name, allowlist)
+            if cell.css in ("disagree", "allowed"):
+                reason = allow_reason(allowlist, OBJECT_KEY + name, kernel_line(result))
+                out.append(Finding("object_disagreement", label, name, cell.title,
                                    reason if cell.css == "allowed" else None))
         for case in row_names({label: result}, "btf_cases"):
             cell = btf_case_cell(result, case)
