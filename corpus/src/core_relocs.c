@@ -36,7 +36,9 @@ int BPF_KPROBE(cr_nanosleep, struct hrtimer_sleeper *t)
 	cr_results[8] = bpf_core_enum_value(enum bpf_prog_type, BPF_PROG_TYPE_LSM);
 	if (bpf_core_field_exists(old->state))
 		cr_results[9] = BPF_CORE_READ(old, state);
-	cr_results[10] = BPF_CORE_READ(t, timer.state);
+	/* struct hrtimer lost 'state' in 7.x (now bool is_queued): guard it. */
+	if (bpf_core_field_exists(t->timer.state))
+		cr_results[10] = BPF_CORE_READ(t, timer.state);
 	return 0;
 }
 
