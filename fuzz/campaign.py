@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                               corpus=args.out / "corpus" / name, regress_root=args.regress_dir)
         try:
             summary = runner.run(opts, workdir=args.out / "work" / name)
-        except (runner.RunnerError, targets.TargetUnavailable) as exc:
-            results[name] = {"error": str(exc)[-2000:]}
+        except Exception as exc:  # one broken target must not end the campaign
+            results[name] = {"error": f"{type(exc).__name__}: {str(exc)[-2000:]}"}
         else:
             results[name] = summary.as_json()
             new += sum(f.new for f in summary.findings)

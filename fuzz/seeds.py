@@ -52,7 +52,7 @@ def _agreed(blobs: Iterable[bytes]) -> Iterator[bytes]:
     for blob in blobs:
         try:
             test_one_input(blob)
-        except AssertionError:
+        except Exception:  # a disagreement, or a crash the elf target reports anyway
             continue
         yield blob
 
