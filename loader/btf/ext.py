@@ -10,6 +10,8 @@ allocated.
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -114,6 +116,68 @@ def _blocks(
 
 
 def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> ExtInfos:
+    return _parse_ext(data, byte_order, strings, False)[0]
+
+
+def parse_ext_packed(
+    data: bytes, byte_order: r.ByteOrder, strings: StringTable
+) -> tuple[ExtInfos, dict[str, bytes]]:
+    """:func:`parse_ext` with line_info records left packed: ``(infos, {section:
+    records})`` where the records of a section are the raw bytes that
+    :func:`decode_line_infos` turns into ``infos.line_infos[section]``.
+
+    Everything is validated as by :func:`parse_ext` (the same errors in the same
+    order); only the per-record objects and name lookups wait.  Line records
+    of an unusual size are decoded at once (and not in the dict).
+    """
+    return _parse_ext(data, byte_order, strings, True)
+
+
+def decode_line_infos(records: bytes, byte_order: r.ByteOrder,
+                      strings: StringTable) -> list[LineInfo]:
+    """Packed line_info records (already validated by :func:`parse_ext_packed`)."""
+    rec = r.records_for(byte_order)
+    if len(records) // _MIN_LINE_INFO > len(strings) // _BYTES_PER_LOOKUP:
+        strings.mapping()  # see parse_ext: one split beats a lookup per line
+    known = strings.known()
+    names = strings.get
+    out = []
+    for insn, file_off, line_off, line_col in rec.bpf_line_info.iter_unpack(records):
+        file_name = known(file_off)
+        if file_name is None:
+            file_name = names(file_off)
+        line_text = known(line_off)
+        if line_text is None:
+            line_text = names(line_off)
+        out.append(LineInfo(insn, file_name, line_text, line_col >> _LINE_SHIFT,
+                            line_col & _COL_MASK))
+    return out
+
+
+# The byte order of this machine, for array-based column reads.
+HOST_BYTE_ORDER = "<" if sys.byteorder == "little" else ">"
+
+
+def _strings_ok(strings: StringTable, data: bytes, secs: list[tuple[str, int, int]],
+                byte_order: r.ByteOrder) -> bool:
+    """Whether every file and line name offset of these (16-byte) line records
+    reads a string, checked column-wise: an offset reads one iff it is at or
+    before the table's last NUL."""
+    if strings.base is not None:
+        return False
+    limit = strings.raw.rfind(b"\0") + 1
+    for _name, pos, count in secs:
+        words = array("I", data[pos:pos + count * _MIN_LINE_INFO])
+        if byte_order != HOST_BYTE_ORDER:
+            words.byteswap()
+        if max(words[1::4]) >= limit or max(words[2::4]) >= limit:
+            return False
+    return True
+
+
+def _parse_ext(
+    data: bytes, byte_order: r.ByteOrder, strings: StringTable, pack_lines: bool
+) -> tuple[ExtInfos, dict[str, bytes]]:
     data = bytes(data)
     rec = r.records_for(byte_order)
     if len(data) < r.BTF_EXT_HEADER_V1_SIZE:
@@ -163,6 +227,11 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
             lst.append(FuncInfo(insn, tid, data[p + 8:p + size]))
     size, secs = _blocks(data, hdr_len + lo, ll, "line_info", _MIN_LINE_INFO, rec, strings)
     infos.line_info_rec_size = size
+    packed: dict[str, bytes] = {}
+    if pack_lines and size == _MIN_LINE_INFO and _strings_ok(strings, data, secs, byte_order):
+        for name, pos, count in secs:
+            packed[name] = packed.get(name, b"") + data[pos:pos + count * size]
+        secs = []
     if sum(count for _, _, count in secs) > len(strings) // _BYTES_PER_LOOKUP:
         # Source lines are mostly distinct strings: with enough records for the
         # table's size, one split of the whole table is cheaper than a lookup each.
@@ -207,7 +276,7 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
             except BTFError as exc:
                 raise ExtInfoError(f"core_relo record at offset {p}: {exc}") from None
             clst.append(CoreRelo(insn, tid, acc, kind, data[p + 16:p + size]))
-    return infos
+    return infos, packed
 
 
 def _offset(strings: StringTable, text: str, what: str) -> int:

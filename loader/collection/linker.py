@@ -14,23 +14,9 @@ object, so fixing call offsets in one cannot disturb another.
 
 from __future__ import annotations
 
-from loader.asm import opcodes as op
 from loader.asm.instruction import Instruction
 from loader.collection.programs import Function
 from loader.errors import RelocationError
-
-
-def _callees(fn: Function) -> list[str]:
-    out = []
-    for ins in fn.instructions:
-        ref = ins.reference
-        if ref is None:
-            continue
-        if (ins.opcode == op.CALL and ins.src == op.BPF_PSEUDO_CALL) or (
-            ins.opcode == op.LD_IMM64 and ins.src == op.BPF_PSEUDO_FUNC
-        ):
-            out.append(ref)
-    return out
 
 
 def link(program: Function, functions: dict[str, Function],
@@ -53,10 +39,10 @@ def link(program: Function, functions: dict[str, Function],
         order.append(fn)
         stack.append(iter(callees_of(fn, functions, callees)))
     placed = []
-    index = len(program.instructions)
+    index = program.count
     for fn in order:
         placed.append((fn.name, index))
-        index += len(fn.instructions)
+        index += fn.count
     return placed, order
 
 
@@ -64,7 +50,8 @@ def callees_of(fn: Function, functions: dict[str, Function],
                cache: dict[str, list[str]]) -> list[str]:
     found = cache.get(fn.name)
     if found is None:
-        found = _callees(fn)
+        # Collected at open from the relocations: no instruction is decoded.
+        found = fn.callees
         for name in found:
             if name not in functions:
                 raise RelocationError(

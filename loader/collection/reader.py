@@ -12,10 +12,11 @@ from __future__ import annotations
 import functools
 import os
 import struct
+from collections.abc import Callable
 
 from loader import elf
 from loader.btf import parse_elf
-from loader.btf.ext import ExtInfos, parse_ext
+from loader.btf.ext import ExtInfos, parse_ext_packed
 from loader.btf.spec import Spec as BTFSpec
 from loader.collection import linker
 from loader.collection.datasec import load_data_sections
@@ -24,7 +25,14 @@ from loader.collection.maps import load_btf_maps, load_legacy_maps
 from loader.collection.objfile import ObjectFile
 from loader.collection.programs import Function, load_functions
 from loader.collection.relocations import Relocator
-from loader.collection.spec import CollectionSpec, ExternSpec, MapSpec, ProgramSpec, VariableSpec
+from loader.collection.spec import (
+    CollectionSpec,
+    ExternSpec,
+    MapSpec,
+    ProgramBody,
+    ProgramSpec,
+    VariableSpec,
+)
 from loader.collection.structops import load_struct_ops
 from loader.errors import CollectionError
 from loader.sections import program_section
@@ -41,7 +49,7 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
     else:
         data = bytes(source)
     ef = elf.ELFFile(data)
-    btf, ext = _load_btf(ef)
+    btf, ext, packed_lines = _load_btf(ef)
     obj = ObjectFile(ef, btf)
     license_text = _license(obj)
     version = _version(obj)
@@ -55,7 +63,7 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
     externs: dict[str, ExternSpec] = {}
     load_externs(obj, maps, externs)
 
-    functions = load_functions(obj, Relocator(obj, maps, externs), ext)
+    functions = load_functions(obj, Relocator(obj, maps, externs), ext, packed_lines)
     programs, hidden = _link(obj, functions, license_text, version)
     return CollectionSpec(
         maps=maps, programs=programs, variables=variables, externs=externs, btf=btf,
@@ -64,13 +72,17 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
     )
 
 
-def _load_btf(ef: elf.ELFFile) -> tuple[BTFSpec | None, ExtInfos | None]:
+def _load_btf(ef: elf.ELFFile,
+              ) -> tuple[BTFSpec | None, ExtInfos | None, dict[str, bytes] | None]:
     if ef.section_by_name(".BTF") is None:
-        return None, None
+        return None, None, None
     btf = parse_elf(ef)
     ext_sec = ef.section_by_name(".BTF.ext")
-    ext = parse_ext(bytes(ext_sec.data()), ef.byte_order, btf.strings) if ext_sec else None
-    return btf, ext
+    if ext_sec is None:
+        return btf, None, None
+    # line_info records stay packed until a program's code is first looked at.
+    ext, packed = parse_ext_packed(bytes(ext_sec.data()), ef.byte_order, btf.strings)
+    return btf, ext, packed
 
 
 def _license(obj: ObjectFile) -> str:
@@ -121,7 +133,23 @@ def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, ve
         ptype, atype, flags, attach_to, autoload = sdef
         # .text-only functions are hidden and never loaded alone: no linking.
         placed, order = ([], []) if is_text else linker.link(fn, functions, callees)
-        insns = list(fn.instructions)
+        spec = ProgramSpec.lazy(
+            _linked_body(fn, placed, order),
+            name=fn.name, section=sec_name, type=ptype, attach_type=atype, flags=flags,
+            attach_to=attach_to, license=license_text, kernel_version=version,
+            insn_slots=fn.slots, byte_order=bo, linked=tuple(n for n, _ in placed),
+            section_offset=fn.offset, global_binding=fn.global_binding, autoload=autoload,
+        )
+        (hidden if is_text else programs)[fn.name] = spec
+    return programs, hidden
+
+
+def _linked_body(fn: Function, placed: list[tuple[str, int]], order: list[Function],
+                 ) -> Callable[[], ProgramBody]:
+    """The builder of a program's linked code: its own instructions, then a copy
+    of each function in ``order`` (at the indices in ``placed``)."""
+    def body() -> ProgramBody:
+        insns = fn.instructions  # decodes the section first: line_infos are placed then
         func_infos = list(fn.func_infos)
         line_infos = list(fn.line_infos)
         core_relos = list(fn.core_relos)
@@ -130,13 +158,5 @@ def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, ve
             func_infos.extend((base + i, rec) for i, rec in callee.func_infos)
             line_infos.extend((base + i, rec) for i, rec in callee.line_infos)
             core_relos.extend((base + i, rec) for i, rec in callee.core_relos)
-        spec = ProgramSpec(
-            name=fn.name, section=sec_name, type=ptype, attach_type=atype, flags=flags,
-            attach_to=attach_to, license=license_text, kernel_version=version,
-            instructions=insns, insn_slots=fn.slots, byte_order=bo,
-            linked=tuple(n for n, _ in placed), section_offset=fn.offset,
-            global_binding=fn.global_binding, func_infos=func_infos, line_infos=line_infos,
-            core_relos=core_relos, autoload=autoload,
-        )
-        (hidden if is_text else programs)[fn.name] = spec
-    return programs, hidden
+        return insns, func_infos, line_infos, core_relos
+    return body

@@ -47,39 +47,42 @@ class Relocator:
         self.externs = externs
 
     def apply(self, osec: ObjSection, offset: int, ins: Instruction, sym: elf.Symbol) -> None:
+        ins.src, ins.imm, ins.reference = self.resolve(osec, offset, ins.opcode, ins.src,
+                                                       ins.imm, sym)
+
+    def resolve(self, osec: ObjSection, offset: int, opcode: int, src: int, imm: int,
+                sym: elf.Symbol) -> tuple[int, int, str]:
+        """What the relocation at ``offset`` (against ``sym``) makes of the
+        instruction there, given its raw opcode, src and imm (the 64-bit value
+        for ld_imm64): ``(src, imm, reference)``.  Works on values so that open
+        validates every relocation without decoding the section."""
         target = self.obj.by_index[sym.shndx]
         kind = target.kind
         # The error context is built only when an error is raised.
         where = (osec, offset, sym)
         if kind is Kind.LEGACY_MAPS or kind is Kind.BTF_MAPS or kind is Kind.STRUCT_OPS:
-            self._map(where, ins, sym)
-        elif kind is Kind.DATA:
-            self._data(where, ins, sym, target)
-        elif kind is Kind.PROGRAM:
-            self._code(where, ins, sym, target)
-        else:
-            self._extern(where, ins, sym)
+            if opcode != op.LD_IMM64:
+                raise RelocationError(f"{_at(where)}: map reference on opcode {opcode:#04x}, "
+                                      f"not ld_imm64")
+            if sym.bind == elf.STB_LOCAL:
+                raise RelocationError(f"{_at(where)}: map symbol is static (local binding)")
+            if sym.type not in (elf.STT_OBJECT, elf.STT_NOTYPE):
+                raise RelocationError(
+                    f"{_at(where)}: map symbol has type {sym.type}, not OBJECT/NOTYPE"
+                )
+            if sym.name not in self.maps:
+                raise RelocationError(f"{_at(where)}: no map named {sym.name!r}")
+            return op.BPF_PSEUDO_MAP_FD, 0, sym.name
+        if kind is Kind.DATA:
+            return self._data(where, opcode, imm, sym, target)
+        if kind is Kind.PROGRAM:
+            return self._code(where, opcode, src, imm, sym, target)
+        return self._extern(where, opcode, src, sym)
 
-    def _map(self, where: _Where, ins: Instruction, sym: elf.Symbol) -> None:
-        if ins.opcode != op.LD_IMM64:
-            raise RelocationError(f"{_at(where)}: map reference on opcode {ins.opcode:#04x}, "
-                                  f"not ld_imm64")
-        if sym.bind == elf.STB_LOCAL:
-            raise RelocationError(f"{_at(where)}: map symbol is static (local binding)")
-        if sym.type not in (elf.STT_OBJECT, elf.STT_NOTYPE):
-            raise RelocationError(
-                f"{_at(where)}: map symbol has type {sym.type}, not OBJECT/NOTYPE"
-            )
-        spec = self.maps.get(sym.name)
-        if spec is None:
-            raise RelocationError(f"{_at(where)}: no map named {sym.name!r}")
-        ins.src = op.BPF_PSEUDO_MAP_FD
-        ins.imm = 0
-        ins.reference = sym.name
-
-    def _data(self, where: _Where, ins: Instruction, sym: elf.Symbol, target: ObjSection) -> None:
-        if ins.opcode != op.LD_IMM64:
-            raise RelocationError(f"{_at(where)}: data reference on opcode {ins.opcode:#04x}, "
+    def _data(self, where: _Where, opcode: int, imm: int, sym: elf.Symbol,
+              target: ObjSection) -> tuple[int, int, str]:
+        if opcode != op.LD_IMM64:
+            raise RelocationError(f"{_at(where)}: data reference on opcode {opcode:#04x}, "
                                   f"not ld_imm64")
         if sym.type == elf.STT_SECTION or sym.type == elf.STT_NOTYPE:
             if sym.bind != elf.STB_LOCAL:
@@ -89,7 +92,7 @@ class Relocator:
                 )
         elif sym.type != elf.STT_OBJECT:
             raise RelocationError(f"{_at(where)}: data symbol has type {sym.type}")
-        offset = sym.value + (ins.imm & 0xFFFFFFFF)
+        offset = sym.value + (imm & 0xFFFFFFFF)
         if offset > target.section.size:
             raise RelocationError(
                 f"{_at(where)}: offset {offset} is past the end of {target.name} "
@@ -97,21 +100,20 @@ class Relocator:
             )
         if target.name not in self.maps:
             raise RelocationError(f"{_at(where)}: data section {target.name} has no map")
-        ins.src = op.BPF_PSEUDO_MAP_VALUE
-        ins.imm = offset << 32
-        ins.reference = target.name
+        return op.BPF_PSEUDO_MAP_VALUE, offset << 32, target.name
 
-    def _code(self, where: _Where, ins: Instruction, sym: elf.Symbol, target: ObjSection) -> None:
-        if ins.opcode == op.CALL:
-            if ins.src != op.BPF_PSEUDO_CALL:
-                raise RelocationError(f"{_at(where)}: call with src {ins.src}, not a bpf2bpf call")
-            dest = sym.value + (ins.imm + 1) * SLOT
-        elif ins.opcode == op.LD_IMM64:
-            dest = sym.value + ins.imm
-            ins.src = op.BPF_PSEUDO_FUNC
+    def _code(self, where: _Where, opcode: int, src: int, imm: int, sym: elf.Symbol,
+              target: ObjSection) -> tuple[int, int, str]:
+        if opcode == op.CALL:
+            if src != op.BPF_PSEUDO_CALL:
+                raise RelocationError(f"{_at(where)}: call with src {src}, not a bpf2bpf call")
+            dest = sym.value + (imm + 1) * SLOT
+        elif opcode == op.LD_IMM64:
+            dest = sym.value + imm
+            src = op.BPF_PSEUDO_FUNC
         else:
             raise RelocationError(
-                f"{_at(where)}: code reference on opcode {ins.opcode:#04x}, neither a call "
+                f"{_at(where)}: code reference on opcode {opcode:#04x}, neither a call "
                 f"nor ld_imm64"
             )
         func = target.symbols.get(dest)
@@ -119,33 +121,27 @@ class Relocator:
             raise RelocationError(
                 f"{_at(where)}: no function at offset {dest} of section {target.name}"
             )
-        ins.imm = -1 if ins.opcode == op.CALL else 0
-        ins.reference = func.name
+        return src, -1 if opcode == op.CALL else 0, func.name
 
-    def _extern(self, where: _Where, ins: Instruction, sym: elf.Symbol) -> None:
+    def _extern(self, where: _Where, opcode: int, src: int,
+                sym: elf.Symbol) -> tuple[int, int, str]:
         if sym.bind not in (elf.STB_GLOBAL, elf.STB_WEAK):
             raise RelocationError(f"{_at(where)}: undefined symbol with local binding")
         ext = self.externs.get(sym.name)
         if ext is None:
-            what = "call to undefined function" if ins.opcode == op.CALL else "unknown extern"
+            what = "call to undefined function" if opcode == op.CALL else "unknown extern"
             raise RelocationError(
                 f"{_at(where)}: {what} {sym.name!r} (no .kconfig/.ksyms BTF declares it)"
             )
         if ext.kind == "kconfig":
-            if ins.opcode != op.LD_IMM64:
-                raise RelocationError(f"{_at(where)}: kconfig read on opcode {ins.opcode:#04x}")
-            ins.src = op.BPF_PSEUDO_MAP_VALUE
-            ins.imm = ext.offset << 32
-            ins.reference = KCONFIG_SEC
-            return
-        if ins.opcode == op.CALL:
+            if opcode != op.LD_IMM64:
+                raise RelocationError(f"{_at(where)}: kconfig read on opcode {opcode:#04x}")
+            return op.BPF_PSEUDO_MAP_VALUE, ext.offset << 32, KCONFIG_SEC
+        if opcode == op.CALL:
             if ext.what != "func":
                 raise RelocationError(f"{_at(where)}: call to ksym variable {sym.name!r}")
-            ins.src = op.BPF_PSEUDO_KFUNC_CALL
-            ins.imm = -1
-        elif ins.opcode == op.LD_IMM64:
+            return op.BPF_PSEUDO_KFUNC_CALL, -1, sym.name
+        if opcode == op.LD_IMM64:
             # The kernel wants BPF_PSEUDO_BTF_ID with the target's id at load time.
-            ins.imm = 0
-        else:
-            raise RelocationError(f"{_at(where)}: ksym reference on opcode {ins.opcode:#04x}")
-        ins.reference = sym.name
+            return src, 0, sym.name
+        raise RelocationError(f"{_at(where)}: ksym reference on opcode {opcode:#04x}")

@@ -13,8 +13,9 @@ kernel-facing name, derived, and the libbpf oracle test derives it explicitly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from loader.asm.instruction import Instruction
 from loader.btf.ext import CoreRelo, FuncInfo, LineInfo
@@ -112,35 +113,152 @@ class ExternSpec:
     size: int = 0
 
 
-@dataclass(slots=True)
+# What a lazily built ProgramSpec computes on first access: (instructions,
+# func_infos, line_infos, core_relos).
+ProgramBody = tuple[list[Instruction], list[tuple[int, FuncInfo]], list[tuple[int, LineInfo]],
+                    list[tuple[int, CoreRelo]]]
+
+_PROGRAM_FIELDS = (
+    "name", "section", "type", "attach_type", "flags", "attach_to", "license",
+    "kernel_version", "instructions", "insn_slots", "byte_order", "linked", "section_offset",
+    "autoload", "global_binding", "func_infos", "line_infos", "core_relos",
+)
+
+
 class ProgramSpec:
-    name: str
-    section: str
-    type: int
-    attach_type: int
-    # BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, ... as the section name implies.
-    flags: int
-    # What follows the section prefix (function, tracepoint, ...), "" if nothing.
-    attach_to: str
-    license: str
-    kernel_version: int
-    # The program's own code followed by every function it reaches (linked).
-    instructions: list[Instruction]
-    # 8-byte slots of the program's own code before linking (libbpf's insn_cnt at open).
-    insn_slots: int
-    byte_order: ByteOrder
-    # Names of the functions appended by linking, in order.
-    linked: tuple[str, ...] = ()
-    # Byte offset of the function inside its section.
-    section_offset: int = 0
-    # False for '?SEC' programs: libbpf opens them with autoload off.
-    autoload: bool = True
-    # STB_GLOBAL/STB_WEAK vs static.
-    global_binding: bool = True
-    # .BTF.ext records, each attached to an index into ``instructions``.
-    func_infos: list[tuple[int, FuncInfo]] = field(default_factory=list)
-    line_infos: list[tuple[int, LineInfo]] = field(default_factory=list)
-    core_relos: list[tuple[int, CoreRelo]] = field(default_factory=list)
+    """One program (or hidden function) and its linked code.
+
+    Plain data like the other specs, except that the loader may hand over the
+    code unbuilt: ``instructions`` and the .BTF.ext lists are then decoded,
+    annotated and linked on first access (libbpf too decodes and links at load,
+    not open; every malformed input has already raised at open).  Comparison,
+    repr and copying see the built values.
+    """
+
+    __slots__ = ("_body", "_core_relos", "_func_infos", "_instructions", "_line_infos",
+                 "attach_to", "attach_type", "autoload", "byte_order", "flags",
+                 "global_binding", "insn_slots", "kernel_version", "license", "linked", "name",
+                 "section", "section_offset", "type")
+
+    # Mutable and compared by value, like a non-frozen dataclass.
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(
+        self, name: str, section: str, type: int, attach_type: int, flags: int,
+        attach_to: str, license: str, kernel_version: int, instructions: list[Instruction],
+        insn_slots: int, byte_order: ByteOrder, linked: tuple[str, ...] = (),
+        section_offset: int = 0, autoload: bool = True, global_binding: bool = True,
+        func_infos: list[tuple[int, FuncInfo]] | None = None,
+        line_infos: list[tuple[int, LineInfo]] | None = None,
+        core_relos: list[tuple[int, CoreRelo]] | None = None,
+    ) -> None:
+        self.name = name
+        self.section = section
+        self.type = type
+        self.attach_type = attach_type
+        # BPF_F_SLEEPABLE, BPF_F_XDP_HAS_FRAGS, ... as the section name implies.
+        self.flags = flags
+        # What follows the section prefix (function, tracepoint, ...), "" if nothing.
+        self.attach_to = attach_to
+        self.license = license
+        self.kernel_version = kernel_version
+        # 8-byte slots of the program's own code before linking (libbpf's insn_cnt at open).
+        self.insn_slots = insn_slots
+        self.byte_order: ByteOrder = byte_order
+        # Names of the functions appended by linking, in order.
+        self.linked = linked
+        # Byte offset of the function inside its section.
+        self.section_offset = section_offset
+        # False for '?SEC' programs: libbpf opens them with autoload off.
+        self.autoload = autoload
+        # STB_GLOBAL/STB_WEAK vs static.
+        self.global_binding = global_binding
+        self._body: Callable[[], ProgramBody] | None = None
+        # The program's own code followed by every function it reaches (linked).
+        self._instructions = instructions
+        # .BTF.ext records, each attached to an index into ``instructions``.
+        self._func_infos = [] if func_infos is None else func_infos
+        self._line_infos = [] if line_infos is None else line_infos
+        self._core_relos = [] if core_relos is None else core_relos
+
+    @classmethod
+    def lazy(cls, body: Callable[[], ProgramBody], **fields: Any) -> ProgramSpec:
+        """A spec whose code and .BTF.ext lists ``body()`` builds on first access."""
+        spec = cls(instructions=[], **fields)
+        spec._body = body
+        return spec
+
+    def _build(self) -> None:
+        body = self._body
+        assert body is not None
+        (self._instructions, self._func_infos, self._line_infos,
+         self._core_relos) = body()
+        self._body = None
+
+    @property
+    def instructions(self) -> list[Instruction]:
+        if self._body is not None:
+            self._build()
+        return self._instructions
+
+    @instructions.setter
+    def instructions(self, value: list[Instruction]) -> None:
+        if self._body is not None:
+            self._build()
+        self._instructions = value
+
+    @property
+    def func_infos(self) -> list[tuple[int, FuncInfo]]:
+        if self._body is not None:
+            self._build()
+        return self._func_infos
+
+    @func_infos.setter
+    def func_infos(self, value: list[tuple[int, FuncInfo]]) -> None:
+        if self._body is not None:
+            self._build()
+        self._func_infos = value
+
+    @property
+    def line_infos(self) -> list[tuple[int, LineInfo]]:
+        if self._body is not None:
+            self._build()
+        return self._line_infos
+
+    @line_infos.setter
+    def line_infos(self, value: list[tuple[int, LineInfo]]) -> None:
+        if self._body is not None:
+            self._build()
+        self._line_infos = value
+
+    @property
+    def core_relos(self) -> list[tuple[int, CoreRelo]]:
+        if self._body is not None:
+            self._build()
+        return self._core_relos
+
+    @core_relos.setter
+    def core_relos(self, value: list[tuple[int, CoreRelo]]) -> None:
+        if self._body is not None:
+            self._build()
+        self._core_relos = value
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in _PROGRAM_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ProgramSpec)
+        return self._values() == other._values()
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={getattr(self, f)!r}" for f in _PROGRAM_FIELDS)
+        return f"{self.__class__.__qualname__}({inner})"
+
+    def __reduce__(self) -> tuple[type[ProgramSpec], tuple[Any, ...]]:
+        # Copies and pickles carry the built code, never the builder.
+        return (self.__class__, self._values())
 
 
 @dataclass(slots=True)
