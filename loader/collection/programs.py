@@ -58,7 +58,10 @@ class SectionCode:
         self.byte_order: elf.ByteOrder = byte_order
         self.lds = lds
         self.fixes: list[tuple[int, int, int, str]] = []
-        self.functions: list[Function] = []
+        # (byte offset, first index, name, line_infos list) of each function; not
+        # the Function objects, which point here: no reference cycle, so a spec
+        # is freed by reference counting rather than by the cyclic GC.
+        self.functions: list[tuple[int, int, str, list[tuple[int, LineInfo]]]] = []
         # line_info records of this section: packed bytes or decoded, None if none.
         self.line_records: bytes | list[LineInfo] | None = None
         self.strings: StringTable | None = None
@@ -81,19 +84,19 @@ class SectionCode:
             ins.imm = imm
             ins.reference = ref
         funcs = self.functions
-        for fn in funcs:
-            insns[fn.start].symbol = fn.name
+        for _, start, name, _ in funcs:
+            insns[start].symbol = name
         records = self.line_records
         if records is not None:
             if isinstance(records, bytes):
                 assert self.strings is not None
                 records = decode_line_infos(records, self.byte_order, self.strings)
-            starts = [fn.offset for fn in funcs]
+            starts = [fn[0] for fn in funcs]
             index = self.index
             for rec in records:
                 off = rec.insn_off
-                fn = funcs[bisect_right(starts, off) - 1]
-                fn.line_infos.append((index(off) - fn.start, rec))
+                _, start, _, lines = funcs[bisect_right(starts, off) - 1]
+                lines.append((index(off) - start, rec))
         self.insns = insns
         return insns
 
@@ -228,7 +231,7 @@ def _section_functions(
         end_prev = end
         funcs.append(Function(sym.name, osec, off, sym.size // SLOT,
                               sym.bind != elf.STB_LOCAL, code, index(off), index(end)))
-    code.functions = funcs
+    code.functions = [(fn.offset, fn.start, fn.name, fn.line_infos) for fn in funcs]
 
     _resolve_relative_calls(osec, raw, codes, halves, code, calls, little)
     if calls:
