@@ -70,3 +70,22 @@ def test_built_specs_roundtrip(types):
         assert spec.types() == types
         assert parse_raw(encode(spec)) == spec
         assert encode_types(types, byte_order) == encode(spec)
+
+
+@pytest.mark.parametrize("byte_order", ["<", ">"])
+def test_int_unused_bits_kept(byte_order):
+    """Bits 8-15 of an INT's data word mean nothing, yet the kernel accepts them
+    (regress: corpus/regress/btf_model/crash-Disagreement_BTFError_-decode_type-e66fe0203f),
+    so they parse and re-encode unchanged; the top four bits stay refused."""
+    from loader.btf import types as t
+    from loader.errors import BTFError
+
+    blob = encode_types([t.Int("int", 4, 0, 0, 3, False, 0x02)], byte_order)
+    spec = parse_raw(blob)
+    assert spec.type_by_id(1) == t.Int("int", 4, 0, 0, 3, False, 0x02)
+    assert encode(spec) == blob
+    word = blob.rfind((0x0203).to_bytes(4, "little" if byte_order == "<" else "big"))
+    bad = bytearray(blob)
+    bad[word:word + 4] = (0x10000203).to_bytes(4, "little" if byte_order == "<" else "big")
+    with pytest.raises(BTFError, match="0x10000203"):
+        parse_raw(bytes(bad)).types()

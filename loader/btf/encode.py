@@ -84,7 +84,8 @@ def _type_words(typ: t.Type, so: _StringWriter, out: list[int]) -> None:
         return
     if isinstance(typ, t.Int):
         ext((so.offset(typ.name), (kflag << 31) | (kind << 24), typ.size,
-             (typ.encoding << 24) | (typ.offset_bits << 16) | typ.bits))
+             (typ.encoding << 24) | (typ.offset_bits << 16) | (typ.unused_bits << 8)
+             | typ.bits))
         return
     if isinstance(typ, t.Array):
         ext((so.offset(typ.name), (kflag << 31) | (kind << 24), 0,

@@ -460,9 +460,11 @@ def decode_type(
         return t.Enum64(name, st, tuple(values), kflag)
     if kind == 1:  # INT
         data = w[pos + 3]
-        if data & 0xF000FF00:
+        if data & 0xF0000000:
+            # The kernel's BTF_INT_MASK: only the top four bits are refused.
             raise BTFError(f"type id {tid} (INT): unused bits set in 0x{data:08x}")
-        return t.Int(name, st, data >> 24, (data >> 16) & 0xFF, data & 0xFF, kflag)
+        return t.Int(name, st, data >> 24, (data >> 16) & 0xFF, data & 0xFF, kflag,
+                     (data >> 8) & 0xFF)
     if kind == 7:  # FWD
         if st:
             raise BTFError(f"type id {tid} (FWD): size field must be 0, is {st}")

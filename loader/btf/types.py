@@ -29,6 +29,9 @@ class Int:
     offset_bits: int
     bits: int
     kflag: bool = False
+    # Bits 8-15 of the INT's u32: no meaning, but the kernel accepts them (its mask,
+    # BTF_INT_MASK, covers only the top four bits), so they are kept for re-encoding.
+    unused_bits: int = 0
 
 
 @dataclass(frozen=True, slots=True)
