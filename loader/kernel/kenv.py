@@ -61,6 +61,35 @@ def kernel_config() -> dict[str, str] | None:
 
 
 @functools.lru_cache(maxsize=1)
+def _kallsyms_text() -> str:
+    with open("/proc/kallsyms") as f:
+        text = f.read()
+    return text if text.endswith("\n") else text + "\n"
+
+
+def ksym_address(name: str) -> int | None:
+    """``kallsyms().get(name)`` without parsing every line: /proc/kallsyms has
+    100k+ lines and a loader needs a handful of names (under TCG the full parse
+    took seconds). The first line whose symbol field is ``name`` wins, as there."""
+    text = _kallsyms_text()
+    best: int | None = None
+    for end in ("\n", "\t"):
+        needle = f" {name}{end}"
+        pos = text.find(needle)
+        while pos != -1 and (best is None or pos < best):
+            start = text.rfind("\n", 0, pos) + 1
+            fields = text[start:pos + len(needle) - 1].split()
+            if len(fields) == 3 and fields[2] == name:
+                best = pos
+                break
+            pos = text.find(needle, pos + 1)
+    if best is None:
+        return None
+    start = text.rfind("\n", 0, best) + 1
+    return int(text[start:text.index(" ", start)], 16)
+
+
+@functools.lru_cache(maxsize=1)
 def kallsyms() -> dict[str, int]:
     """Symbol -> address from /proc/kallsyms (first occurrence wins, as libbpf's
     reader keeps the first one it sees)."""

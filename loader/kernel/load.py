@@ -476,7 +476,7 @@ class _Loader:
                 raise RelocationError(f"{where}: ksym {ext.name!r} not found in vmlinux BTF")
             ins.src, ins.imm = 0, 0
             return
-        addr = kenv.kallsyms().get(ext.name)
+        addr = kenv.ksym_address(ext.name)
         if addr is None:
             if not ext.weak:
                 raise RelocationError(f"{where}: ksym {ext.name!r} not in /proc/kallsyms")
