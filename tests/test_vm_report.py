@@ -93,3 +93,35 @@ def test_terminal_table_marks_violation_and_lists_difference():
     assert "btf_enum64: 5.10=False, 6.1=True" in text
     assert "[BLOCKING] claim_violation 5.10 bpf_link" in text
     assert "[BLOCKING] kernel_failed 7.2" in text
+
+
+def _merged_with_bpftool():
+    def obj(ours, theirs, err):
+        return {"loaded": ours, "errno": None if ours else 22,
+                "log_tail": None if ours else f"ours <{err}>",
+                "bpftool": {"loaded": theirs, "rc": 0 if theirs else 255,
+                            "error": None if theirs else f"libbpf <{err}>"}}
+
+    res = {"status": "ok", "failure": None, "console_tail": None,
+           "kernel": {"release": "6.1.0-50-amd64"}, "probes": {}, "btf_cases": {},
+           "timing": {}, "objects": {"b": obj(False, True, "b"), "o": obj(True, False, "o"),
+                                     "n": obj(False, False, "n")}}
+    return matrix.merge({"6.1": res}, {}, accel="tcg", total_s=1.0)
+
+
+def test_object_cells_show_both_verdicts_in_terminal_and_html():
+    merged = _merged_with_bpftool()
+    text = report.terminal(merged)
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()
+            if line.split()[:1] in (["b"], ["o"], ["n"])}
+    assert rows == {"b": ["B"], "o": ["o"], "n": ["-"]}
+    assert "[BLOCKING] object_disagreement 6.1 b" in text
+    assert "6.1 o: we load, bpftool does not" in text
+    assert merged["blocking"] == 1 and matrix.exit_status(merged) == 1
+    checker = _Checker()
+    checker.feed(report.html_page(merged))
+    cells = {text: (cls.split()[1], title) for cls, title, text in checker.cells["objects"]}
+    assert cells["B"][0] == "disagree" and cells["o"][0] == "info"
+    # hover: both errors, ours and bpftool's
+    assert "ours <n>" in cells["-"][1] and "libbpf <n>" in cells["-"][1]
+    assert "ours <b>" in cells["B"][1] and "bpftool: loaded" in cells["B"][1]
