@@ -122,6 +122,15 @@ def test_sections_overlap():
     raises(patch(small_blob(), 16, "I", 4), "overlaps")
 
 
+def test_empty_type_section_inside_strings_overlaps():
+    # Kernel 6.18: "Section overlap found" (empty sections are ordered too).
+    # Regress: corpus/regress/btf/crash-Disagreement_BTFError_-parse_header-8c4651bd9a
+    strings = b"\0int\0"
+    ok = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, 0, 0, len(strings)) + strings
+    assert parse_raw(ok).types() == []
+    raises(patch(ok, 8, "I", 4), "type section at offset 4 overlaps")
+
+
 def test_unaligned_type_len():
     blob = small_blob()
     tlen = header(blob)[5]

@@ -105,8 +105,14 @@ def parse_header(data: bytes) -> Header:
         raise BTFError(
             f"BTF layout section misaligned: layout_off {layout_off}, layout_len {layout_len}"
         )
+    # Empty sections take part in the ordering too, as in the kernel's
+    # btf_check_sec_info: an empty type section placed inside the string section
+    # is an overlap there, and a blob we accept must re-encode to one it accepts.
+    placed = [("type", type_off, type_len), ("str", str_off, str_len)]
+    if layout_off or layout_len:
+        placed.append(("layout", layout_off, layout_len))
     expect = 0
-    for name, off, length in hdr.sections():
+    for name, off, length in sorted(placed, key=lambda s: (s[1], s[2])):
         if off < expect:
             raise BTFError(f"BTF {name} section at offset {off} overlaps the previous one")
         if off > expect:
