@@ -18,11 +18,18 @@ REPLAY_TIMEOUT_S = 20.0
 REPLAY_AS_LIMIT_MB = 4096
 
 
+# Directories of corpus/regress/ that hold no fuzz findings: the property tests'
+# counterexamples (conformance/generators/regress.py) are replayed by
+# conformance/test_generators.py::test_replay_counterexamples.
+NOT_FUZZ_TARGETS = frozenset({"properties"})
+
+
 def regress_files(root: Path = REGRESS_ROOT) -> list[tuple[str, Path]]:
-    """``(target, input)`` for every filed input, in a stable order."""
+    """``(target, input)`` for every filed fuzz finding, in a stable order."""
     found = []
     if root.is_dir():
-        for target_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for target_dir in sorted(p for p in root.iterdir()
+                                 if p.is_dir() and p.name not in NOT_FUZZ_TARGETS):
             for path in sorted(target_dir.iterdir()):
                 if path.is_file() and path.suffix != ".txt" and not path.name.startswith("."):
                     found.append((target_dir.name, path))
