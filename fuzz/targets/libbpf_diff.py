@@ -9,6 +9,7 @@ process and is filed like any other crash (kind ``crash``, type ``exitN``).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -51,6 +52,19 @@ class LibbpfAccepts(Disagreement):
 _HOST_EI_DATA = 1 if sys.byteorder == "little" else 2
 
 
+_ERRNO_TYPES: dict[int, type[Exception]] = {}
+
+
+def _errno_reason(err: int, text: str) -> Exception:
+    # Named after libbpf's errno (ENOENT, EOPNOTSUPP, LIBBPF_ERRNO_4003, ...) so that
+    # triage keys "we accept what libbpf rejects" per reason, not all as one finding.
+    cls = _ERRNO_TYPES.get(err)
+    if cls is None:
+        name = errno.errorcode.get(err, f"LIBBPF_ERRNO_{err}")
+        cls = _ERRNO_TYPES[err] = type(name, (Exception,), {"__module__": __name__})
+    return cls(text)
+
+
 def TestOneInput(data: bytes) -> None:
     if len(data) > 5 and data[5] != _HOST_EI_DATA:
         return
@@ -64,7 +78,10 @@ def TestOneInput(data: bytes) -> None:
             _LIBBPF.open_close(data, "fuzz")
         except LibbpfOpenError as theirs:
             if ours is None:
-                raise LibbpfRejects(f"libbpf rejects ({theirs}), we accept") from None
+                try:
+                    raise _errno_reason(theirs.errno, str(theirs))
+                except Exception as reason:
+                    raise LibbpfRejects(f"libbpf rejects ({theirs}), we accept") from reason
             return
         if ours is not None:
             raise LibbpfAccepts(f"libbpf accepts, we reject: {ours}") from ours
