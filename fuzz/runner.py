@@ -134,7 +134,7 @@ class _Job(threading.Thread):
             if not crashed:
                 if self.proc is not None and self.proc.returncode not in (0, None):
                     # Died without writing an artifact: report it rather than respin.
-                    self.error = "\n".join(self.tail)
+                    self.error = "\n".join([*self.tail, f"exit status {self.proc.returncode}"])
                 return
             self.state.bump_restart()
 
@@ -257,7 +257,9 @@ def run(opts: Options, on_progress: Callable[[Snapshot], None] | None = None,
         minimize_crashes=opts.minimize, regress_root=opts.regress_root,
     )
     for error in errors:
-        last = [line for line in error.splitlines() if line.strip()][-3:]
+        # Progress lines say nothing about why; the last other lines and the status do.
+        last = [line for line in error.splitlines()
+                if line.strip() and progress.parse_status(line) is None][-4:]
         notes.append("a job ended early without a crash input: " + " | ".join(last))
     return Summary(
         target=opts.target, execs=snap.execs,
