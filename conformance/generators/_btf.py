@@ -251,6 +251,10 @@ class _Builder:
                 forced = mi.enum_bits and msize < 4
                 if forced or self.d.bool(0.6):
                     limit = mi.regular_int_bits or min(32, 8 * max(msize, 1))
+                    if not union:
+                        # btf_int_check_kflag_member: the bits copied (width plus the
+                        # offset within the first byte) must fit in 128.
+                        limit = min(limit, 128 - bit % 8)
                     width = self.d.int(1, limit)
             if width:
                 off = 0 if union else bit
