@@ -85,14 +85,15 @@ def btf_stats(path: Path = VMLINUX_BTF) -> dict[str, Any]:
     """Size and type count of the kernel's own BTF."""
     if not path.exists():
         return {"present": False}
-    data = path.read_bytes()
-    stats: dict[str, Any] = {"present": True, "size_bytes": len(data)}
+    # sysfs gives the size; the bytes are read once, by whoever parses them (the
+    # loader's cached vmlinux_btf() for the running kernel).
+    stats: dict[str, Any] = {"present": True, "size_bytes": path.stat().st_size}
     try:
         from loader.btf import parse_raw
     except ImportError as exc:
         # Without the BTF reader only the header can be read: sections, not types.
         # magic, version, flags, hdr_len, type_off, type_len, str_off, str_len
-        header = struct.unpack_from("<HBBIIIII", data)
+        header = struct.unpack_from("<HBBIIIII", path.read_bytes())
         type_len, str_len = header[5], header[7]
         stats.update(type_count=None, type_len=type_len, str_len=str_len,
                      method=f"header only ({exc})")
@@ -103,9 +104,9 @@ def btf_stats(path: Path = VMLINUX_BTF) -> dict[str, Any]:
             # twice (again for CO-RE in the objects section) saves seconds under TCG.
             from loader.kernel.kenv import vmlinux_btf
         except ImportError:
-            spec = parse_raw(data)
+            spec = parse_raw(path.read_bytes())
         else:
-            spec = vmlinux_btf() if path == VMLINUX_BTF else parse_raw(data)
+            spec = vmlinux_btf() if path == VMLINUX_BTF else parse_raw(path.read_bytes())
         stats.update(type_count=len(spec), method="loader.btf.parse_raw")
     except Exception as exc:  # a parser bug on a real kernel's BTF is a result
         stats.update(type_count=None, method="loader.btf.parse_raw",
