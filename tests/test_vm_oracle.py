@@ -111,3 +111,22 @@ def test_bpftool_error_prefers_libbpf_reason_and_log_tail():
     assert err.startswith("prog 'p': BPF program load failed: Invalid argument")
     assert "invalid func unknown#1" in err
     assert agent._bpftool_error("weird\nError: x\n") == "weird | Error: x"
+
+
+@needs_root_bpftool
+def test_batched_bpftool_verdicts_match_one_process_per_object():
+    bpftool = agent.find_bpftool() or "bpftool"
+    objs = sorted((ROOT / "corpus" / "obj").glob("*.el.o"))
+    named = [(p.name.removesuffix(".el.o"), p) for p in objs]
+    before = _our_pins()
+    many = agent.bpftool_loadall_many(bpftool, named, agent.BPFFS, [])
+    assert _our_pins() == before
+    assert sorted(many) == sorted(n for n, _ in named)
+    for name, path in named:
+        one = agent.bpftool_loadall(bpftool, path, agent.BPFFS, [])
+        assert many[name]["loaded"] == one["loaded"], name
+        if not one["loaded"]:
+            # the failing object's own reason, not a neighbour's
+            assert many[name]["error"].split(" || ")[0] == one["error"].split(" || ")[0], name
+    failing = sum(1 for v in many.values() if not v["loaded"])
+    assert max(v["batch"] for v in many.values()) <= failing + 1
