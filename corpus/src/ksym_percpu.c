@@ -19,12 +19,18 @@ int BPF_PROG(kp_nanosleep, struct hrtimer_sleeper *t, enum hrtimer_mode mode)
 {
 	const struct rq *this_rq = bpf_this_cpu_ptr(&runqueues);
 	const struct rq *rq0 = bpf_per_cpu_ptr(&runqueues, 0);
-	const int *cpu = bpf_this_cpu_ptr(&cpu_number);
 
 	kp_nr_running = this_rq->nr_running;
 	if (rq0)
 		kp_nr_running += rq0->nr_running;
-	kp_cpu = *cpu;
+	/* A weak ksym the kernel lacks resolves to 0 (6.12's BTF has no
+	 * cpu_number VAR): the verifier rejects bpf_this_cpu_ptr(NULL), so
+	 * guard it; the branch is dead code where it is absent. */
+	if (&cpu_number) {
+		const int *cpu = bpf_this_cpu_ptr(&cpu_number);
+
+		kp_cpu = *cpu;
+	}
 	return 0;
 }
 
