@@ -15,6 +15,8 @@ object, which would cap the fuzzers.
 from __future__ import annotations
 
 import struct
+import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import Final, Literal, NamedTuple
 
@@ -175,6 +177,11 @@ class Symbol(NamedTuple):
     type: int
     visibility: int
     shndx: int
+
+
+_HOST_ORDER = "<" if sys.byteorder == "little" else ">"
+# relocation_targets reads Elf64_Rel as pairs of u64 array items.
+assert array("Q").itemsize == 8
 
 
 class Relocation(NamedTuple):
@@ -414,6 +421,11 @@ class ELFFile:
         """The name of every section, by index (no Section objects built)."""
         return self._section_names
 
+    @property
+    def section_headers(self) -> list[tuple[int, ...]]:
+        """Every section's raw Elf64_Shdr fields, by index (do not modify)."""
+        return self._rows
+
     def section_header(self, index: int) -> tuple[int, ...]:
         """Section ``index``'s raw Elf64_Shdr fields (sh_name ... sh_entsize)."""
         return self._rows[index]
@@ -521,6 +533,28 @@ class ELFFile:
         """The SHT_REL section whose sh_info targets ``section``, if any."""
         rel = self._rel_for.get(section.index)
         return None if rel is None else self.section(rel)
+
+    def relocation_targets(self, section: Section) -> tuple[list[int], list[int]]:
+        """(r_offset list, symbol index list) of :meth:`relocations`, with the
+        same checks and errors, without a Relocation object per entry: the
+        entries are read as one array and checked column-wise."""
+        rel_index = self._rel_for.get(section.index)
+        if rel_index is None:
+            return [], []
+        # The raw header, not a Section object: this runs once per program section.
+        _, _, _, _, off, size, link, _, _, entsize = self._rows[rel_index]
+        symtab = self._symtab
+        if entsize != REL_SIZE or size % REL_SIZE or symtab is None or link != symtab.index:
+            # Not the usual layout: the full reader says what is wrong.
+            out = self.relocations(section)
+            return [r.offset for r in out], [r.symbol_index for r in out]
+        words = array("Q", self._data[off:off + size])
+        if self.byte_order != _HOST_ORDER:
+            words.byteswap()
+        syms = [info >> 32 for info in words[1::2]]
+        if syms and max(syms) >= symtab.size // SYM_SIZE:
+            self.relocations(section)  # raises, naming the first bad entry
+        return words[0::2].tolist(), syms
 
     def relocations(self, section: Section) -> list[Relocation]:
         """The relocations that apply to ``section`` (empty when it has none).

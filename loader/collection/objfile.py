@@ -62,6 +62,10 @@ def is_data_section(name: str) -> bool:
 
 
 _LEGACY_MAPS_PREFIX = LEGACY_MAPS_SEC + "/"
+# Names classified whatever the section type (the rest need PROGBITS/NOBITS).
+_SPECIAL_NAMES = frozenset({LICENSE_SEC, VERSION_SEC, LEGACY_MAPS_SEC, BTF_MAPS_SEC,
+                            *STRUCT_OPS_SECS})
+_SPECIAL_PREFIXES = (_LEGACY_MAPS_PREFIX, ARENA_SEC_PREFIX)
 
 
 def is_legacy_maps_section(name: str) -> bool:
@@ -100,8 +104,18 @@ class ObjectFile:
         by_index = self.by_index
         by_index[elf.SHN_UNDEF] = ObjSection(section(0), Kind.UNDEF)
         names = ef.section_names
+        rows = ef.section_headers
+        special = _SPECIAL_NAMES
+        progbits, nobits = elf.SHT_PROGBITS, elf.SHT_NOBITS
         for index in range(1, len(names)):
             name = names[index]
+            typ = rows[index][1]
+            if typ != progbits and typ != nobits and name not in special and not (
+                name.startswith(_SPECIAL_PREFIXES)
+            ):
+                # Most of an object (debug info, REL, string and symbol tables):
+                # neither code nor data, and no name that means something.
+                continue
             if name == LICENSE_SEC:
                 self.license_sec = section(index)
             elif name == VERSION_SEC:
@@ -118,8 +132,9 @@ class ObjectFile:
                     "BPF arena (.addr_space.*) sections", "6.9", f"section {name}"
                 )
             else:
-                _, typ, flags, _, _, size = ef.section_header(index)[:6]
-                if typ == elf.SHT_PROGBITS and flags & elf.SHF_EXECINSTR:
+                row = rows[index]
+                flags, size = row[2], row[5]
+                if typ == progbits and flags & elf.SHF_EXECINSTR:
                     if size > 0:
                         by_index[index] = ObjSection(section(index), Kind.PROGRAM)
                         if name == ".text":
@@ -166,29 +181,30 @@ class ObjectFile:
                 osec.kind is Kind.UNDEF
             ):
                 continue
-            rels = ef.relocations(osec.section)
-            if not rels:
+            offsets, sym_indices = ef.relocation_targets(osec.section)
+            if not offsets:
                 continue
             size = osec.section.size
             out = osec.relocations
-            for rel in rels:
-                sym = symbols[rel.symbol_index]
+            align = 8 if osec.kind is Kind.PROGRAM else 1
+            for offset, sym_index in zip(offsets, sym_indices, strict=True):
+                sym = symbols[sym_index]
                 target = by_index.get(sym.shndx)
                 if (
-                    target is not None and rel.offset < size and rel.offset not in out
-                    and (osec.kind is not Kind.PROGRAM or not rel.offset % 8)
+                    target is not None and offset < size and offset not in out
+                    and not offset % align
                 ):
                     # The usual case, without building the error context.
-                    out[rel.offset] = sym
+                    out[offset] = sym
                     target.references += 1
                     continue
-                where = f"section {osec.name}: relocation at offset {rel.offset}"
-                if rel.offset >= size:
+                where = f"section {osec.name}: relocation at offset {offset}"
+                if offset >= size:
                     raise RelocationError(
                         f"{where} against {sym.name or sym.index!r}: offset outside the "
                         f"section ({size} bytes)"
                     )
-                if osec.kind is Kind.PROGRAM and rel.offset % 8:
+                if osec.kind is Kind.PROGRAM and offset % 8:
                     raise RelocationError(
                         f"{where} against {sym.name or sym.index!r}: offset is not at an "
                         f"instruction boundary"
@@ -203,7 +219,7 @@ class ObjectFile:
                         f"{where}: symbol {sym.name!r} (index {sym.index}) is in section "
                         f"{tname!r}, which holds no maps, data or code"
                     )
-                if rel.offset in out:
+                if offset in out:
                     raise RelocationError(f"{where}: second relocation at the same offset")
-                out[rel.offset] = sym
+                out[offset] = sym
                 target.references += 1
