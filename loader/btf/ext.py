@@ -97,11 +97,16 @@ def _blocks(
         )
     pos, end = start + 4, start + length
     out = []
+    # Section names repeat across the blocks: the table's memo answers most.
+    known = strings.known()
+    unpack = rec.ext_info_sec.unpack_from
     while pos < end:
         if end - pos < 8:
             raise ExtInfoError(f"{what} section header at offset {pos}: truncated")
-        name_off, count = rec.ext_info_sec.unpack_from(data, pos)
-        name = _string(strings, name_off, f"{what} section name at offset {pos}")
+        name_off, count = unpack(data, pos)
+        name = known(name_off)
+        if name is None:
+            name = _string(strings, name_off, f"{what} section name at offset {pos}")
         if count == 0:
             raise ExtInfoError(f"{what} section {name!r} at offset {pos}: zero records")
         pos += 8
@@ -165,14 +170,15 @@ def _strings_ok(strings: StringTable, data: bytes, secs: list[tuple[str, int, in
     before the table's last NUL."""
     if strings.base is not None:
         return False
+    if not secs:
+        return True
     limit = strings.raw.rfind(b"\0") + 1
-    for _name, pos, count in secs:
-        words = array("I", data[pos:pos + count * _MIN_LINE_INFO])
-        if byte_order != HOST_BYTE_ORDER:
-            words.byteswap()
-        if max(words[1::4]) >= limit or max(words[2::4]) >= limit:
-            return False
-    return True
+    # All sections' records in one array: one max per column, not per section.
+    words = array("I", b"".join(data[pos:pos + count * _MIN_LINE_INFO]
+                                for _name, pos, count in secs))
+    if byte_order != HOST_BYTE_ORDER:
+        words.byteswap()
+    return max(words[1::4]) < limit and max(words[2::4]) < limit
 
 
 def _parse_ext(

@@ -50,6 +50,12 @@ FIXED_WORDS = [
     _FIXED_BY_KIND.get(hi & 0x1F, -1) if not hi & 0x60 else -1 for hi in range(256)
 ]
 PER_WORDS = [_PER_BY_KIND.get(hi & 0x1F, 0) for hi in range(256)]
+# FIXED_WORDS with valid DATASEC entries marked, for an index walk noting them.
+_DATASEC_MARK = -2
+_FIXED_NOTING = [
+    _DATASEC_MARK if n >= 0 and hi & 0x1F == r.BTF_KIND_DATASEC else n
+    for hi, n in enumerate(FIXED_WORDS)
+]
 # Info bits that no kind uses: 16-23 and 29-30.
 INFO_UNUSED_MASK = 0x60FF0000
 # Kinds that have no vlen; a non-zero vlen there is malformed.
@@ -497,23 +503,29 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
     """
     offsets = array("I")
     append = offsets.append
-    fixed, per = FIXED_WORDS, PER_WORDS
+    # With ``datasecs``, DATASEC entries of the table are negative too: the one
+    # rare branch then both notes DATASECs and rejects unknown kinds, and the
+    # per-type loop (the whole cost of opening a small blob) tests nothing else.
+    fixed = FIXED_WORDS if datasecs is None else _FIXED_NOTING
+    per = PER_WORDS
     pos = 0
     limit = r.BTF_MAX_TYPE
-    note = datasecs.append if datasecs is not None else None
     while pos < nwords:
         append(pos)
         info = words[pos + 1]
         hi = info >> 24
-        if (hi & 0x1F) == 15 and note is not None:  # DATASEC
-            note(len(offsets) - 1)
         n = fixed[hi]
         if n < 0:
-            tid = first_type_id + len(offsets) - 1
-            raise BTFError(
-                f"type id {tid} at type section offset {type_off + 4 * pos}: "
-                f"unknown kind {hi & 0x1F} (info 0x{info:08x})"
-            )
+            if n == _DATASEC_MARK:
+                assert datasecs is not None
+                datasecs.append(len(offsets) - 1)
+                n = _FIXED_BY_KIND[r.BTF_KIND_DATASEC]
+            else:
+                tid = first_type_id + len(offsets) - 1
+                raise BTFError(
+                    f"type id {tid} at type section offset {type_off + 4 * pos}: "
+                    f"unknown kind {hi & 0x1F} (info 0x{info:08x})"
+                )
         pos += n + per[hi] * (info & 0xFFFF)
     count = len(offsets)
     if pos > nwords:
