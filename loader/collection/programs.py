@@ -16,7 +16,6 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from loader import elf
@@ -213,23 +212,28 @@ def _section_functions(
 
     funcs: list[Function] = []
     end_prev = 0
-    for off in sorted(osec.symbols):
-        sym = osec.symbols[off]
-        where = f"section {name}: function {sym.name!r} at offset {off}"
-        if sym.size == 0 or sym.size % SLOT or off % SLOT:
-            raise CollectionError(f"{where}: size {sym.size} or offset is not a whole "
-                                  f"number of instructions")
-        end = off + sym.size
-        if end > sec.size:
-            raise CollectionError(f"{where}: size {sym.size} runs past the section "
-                                  f"({sec.size} bytes)")
-        if off < end_prev:
-            raise CollectionError(f"{where}: overlaps the previous function (ends at "
-                                  f"{end_prev})")
-        if off // SLOT in halves or end // SLOT in halves:
+    symbols = osec.symbols
+    for off in sorted(symbols) if len(symbols) > 1 else symbols:
+        sym = symbols[off]
+        fsize = sym.size
+        end = off + fsize
+        if (not fsize or fsize % SLOT or off % SLOT or end > size or off < end_prev
+                or (halves and (off // SLOT in halves or end // SLOT in halves))):
+            # Messages only when something is wrong; raised here, not in a
+            # helper: fuzz findings are keyed by the raising function.
+            where = f"section {name}: function {sym.name!r} at offset {off}"
+            if sym.size == 0 or sym.size % SLOT or off % SLOT:
+                raise CollectionError(f"{where}: size {sym.size} or offset is not a whole "
+                                      f"number of instructions")
+            if end > size:
+                raise CollectionError(f"{where}: size {sym.size} runs past the section "
+                                      f"({size} bytes)")
+            if off < end_prev:
+                raise CollectionError(f"{where}: overlaps the previous function (ends at "
+                                      f"{end_prev})")
             raise CollectionError(f"{where}: starts or ends inside an ld_imm64")
         end_prev = end
-        funcs.append(Function(sym.name, osec, off, sym.size // SLOT,
+        funcs.append(Function(sym.name, osec, off, fsize // SLOT,
                               sym.bind != elf.STB_LOCAL, code, index(off), index(end)))
     code.functions = [(fn.offset, fn.start, fn.name, fn.line_infos) for fn in funcs]
 
@@ -289,53 +293,58 @@ def _attach_ext(name: str, funcs: list[Function], code: SectionCode, halves: set
 
     ``funcs`` are sorted by offset and do not overlap.  Line records are only
     checked here (all at once when they are packed); SectionCode places them.
+    Records are handled kind by kind (func_infos, line_infos, core_relos), so
+    the first bad record of the first kind is the one reported.
     """
-    lines: list[LineInfo] | None = None
-    if packed is None:
-        lines = ext.line_infos.get(name)
-    kinds: tuple[tuple[list[FuncInfo] | list[LineInfo] | list[CoreRelo] | None, str], ...] = (
-        (ext.func_infos.get(name), "func_infos"),
-        (lines, "line_infos"),
-        (ext.core_relos.get(name), "core_relos"),
-    )
-    if packed is None and not any(records for records, _ in kinds):
+    func_infos = ext.func_infos.get(name)
+    lines = ext.line_infos.get(name) if packed is None else None
+    core_relos = ext.core_relos.get(name)
+    if packed is None and not func_infos and not lines and not core_relos:
         return
     starts = [fn.offset for fn in funcs]
     ends = [fn.offset + fn.slots * SLOT for fn in funcs]
-
-    def place(off: int, attr: str) -> tuple[int, int]:
-        k = bisect_right(starts, off) - 1
-        if k < 0 or off >= ends[k]:
-            raise CollectionError(
-                f"section {name}: .BTF.ext {attr} record at insn_off {off} "
-                f"is outside every function"
-            )
-        if off % SLOT or off // SLOT in halves:
-            raise CollectionError(
-                f"section {name}: .BTF.ext {attr} record at insn_off {off} "
-                f"is not at an instruction"
-            )
-        return k, code.index(off) - funcs[k].start
-
-    for records, attr in kinds:
-        if attr == "line_infos":
-            if packed is not None:
-                _check_packed_lines(packed, code, halves, place, starts, ends)
-            elif records:
-                code.line_records = list(records)  # type: ignore[arg-type]
-                for rec in records:
-                    place(rec.insn_off, attr)
-            continue
-        if not records:
-            continue
-        for rec in records:
-            k, i = place(rec.insn_off, attr)
-            getattr(funcs[k], attr).append((i, rec))
+    if func_infos:
+        if len(func_infos) == len(funcs) and [rec.insn_off for rec in func_infos] == starts:
+            # The usual shape: one record at the start of each function (a
+            # function's first instruction is always a valid place: index 0).
+            for fn, frec in zip(funcs, func_infos, strict=True):
+                fn.func_infos.append((0, frec))
+        else:
+            for frec in func_infos:
+                k, i = place(name, funcs, code, halves, starts, ends, frec.insn_off,
+                              "func_infos")
+                funcs[k].func_infos.append((i, frec))
+    if packed is not None:
+        _check_packed_lines(name, funcs, packed, code, halves, starts, ends)
+    elif lines:
+        code.line_records = list(lines)
+        for lrec in lines:
+            place(name, funcs, code, halves, starts, ends, lrec.insn_off, "line_infos")
+    if core_relos:
+        for crec in core_relos:
+            k, i = place(name, funcs, code, halves, starts, ends, crec.insn_off, "core_relos")
+            funcs[k].core_relos.append((i, crec))
 
 
-def _check_packed_lines(packed: bytes, code: SectionCode, halves: set[int],
-                        place: Callable[[int, str], tuple[int, int]],
-                        starts: list[int], ends: list[int]) -> None:
+def place(name: str, funcs: list[Function], code: SectionCode, halves: set[int],
+           starts: list[int], ends: list[int], off: int, attr: str) -> tuple[int, int]:
+    """(function, index in it) of a .BTF.ext record at byte offset ``off``."""
+    k = bisect_right(starts, off) - 1
+    if k < 0 or off >= ends[k]:
+        raise CollectionError(
+            f"section {name}: .BTF.ext {attr} record at insn_off {off} "
+            f"is outside every function"
+        )
+    if off % SLOT or off // SLOT in halves:
+        raise CollectionError(
+            f"section {name}: .BTF.ext {attr} record at insn_off {off} "
+            f"is not at an instruction"
+        )
+    return k, code.index(off) - funcs[k].start
+
+
+def _check_packed_lines(name: str, funcs: list[Function], packed: bytes, code: SectionCode,
+                        halves: set[int], starts: list[int], ends: list[int]) -> None:
     """Every packed line record's insn_off is an instruction start inside a
     function: checked column-wise (C loops, not one Python step per record)
     when the functions tile the section; else, or on failure, record by record,
@@ -344,16 +353,18 @@ def _check_packed_lines(packed: bytes, code: SectionCode, halves: set[int],
     if code.byte_order != HOST_BYTE_ORDER:
         words.byteswap()
     offs = words[0::4]
-    tiled = starts[0] == 0 and all(e == s for e, s in zip(ends, starts[1:], strict=False))
+    tiled = starts[0] == 0 and (
+        len(starts) == 1 or all(e == s for e, s in zip(ends, starts[1:], strict=False))
+    )
     if tiled and max(offs) < ends[-1]:
         raw = offs.tobytes()
         low = raw[0::4] if HOST_BYTE_ORDER == "<" else raw[3::4]
-        if not max(low.translate(_MOD8)) and set(offs).isdisjoint(
-            [s * SLOT for s in halves]
+        if not max(low.translate(_MOD8)) and (
+            not halves or set(offs).isdisjoint([s * SLOT for s in halves])
         ):
             return
     for off in offs:
-        place(off, "line_infos")
+        place(name, funcs, code, halves, starts, ends, off, "line_infos")
 
 
 _MOD8 = bytes(b % SLOT for b in range(256))
