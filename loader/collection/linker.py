@@ -22,6 +22,8 @@ from loader.errors import RelocationError
 def link(program: Function, functions: dict[str, Function],
          callees: dict[str, list[str]]) -> tuple[list[tuple[str, int]], list[Function]]:
     """The functions to append to ``program``: ``[(name, first index)], [Function]``."""
+    if not program.callees:
+        return [], []  # most programs call nothing: no walk
     seen = {program.name}
     order: list[Function] = []
     # An explicit stack of iterators rather than recursion: call chains in

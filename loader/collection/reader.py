@@ -133,13 +133,15 @@ def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, ve
         ptype, atype, flags, attach_to, autoload = sdef
         # .text-only functions are hidden and never loaded alone: no linking.
         placed, order = ([], []) if is_text else linker.link(fn, functions, callees)
-        spec = ProgramSpec.lazy(
-            _linked_body(fn, placed, order),
-            name=fn.name, section=sec_name, type=ptype, attach_type=atype, flags=flags,
-            attach_to=attach_to, license=license_text, kernel_version=version,
-            insn_slots=fn.slots, byte_order=bo, linked=tuple(n for n, _ in placed),
-            section_offset=fn.offset, global_binding=fn.global_binding, autoload=autoload,
+        # Positional (see ProgramSpec.defer): name, section, type, attach_type,
+        # flags, attach_to, license, kernel_version, instructions, insn_slots,
+        # byte_order, linked, section_offset, autoload, global_binding.
+        spec = ProgramSpec(
+            fn.name, sec_name, ptype, atype, flags, attach_to, license_text, version, [],
+            fn.slots, bo, tuple(n for n, _ in placed) if placed else (), fn.offset, autoload,
+            fn.global_binding,
         )
+        spec.defer(_linked_body(fn, placed, order))
         (hidden if is_text else programs)[fn.name] = spec
     return programs, hidden
 
