@@ -82,40 +82,50 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
         assert isinstance(datasec, t.Datasec)
         data = sec.data()
         placed: list[tuple[int, int, MapSpec, int]] = []
+        symbols = osec.symbols
         for vsi in datasec.vars:
-            var = btf.type_by_id(vsi.type)
-            if not isinstance(var, t.Var):
-                raise CollectionError(
-                    f"section {sec.name}: DATASEC entry type id {vsi.type} is "
-                    f"{r.KIND_NAMES[var.kind]}, not VAR"
-                )
-            name = var.name
-            where = f"section {sec.name}: map {name!r} at offset {vsi.offset}"
-            if not name:
-                raise CollectionError(f"{where}: map variable has no name")
-            if vsi.offset + vsi.size > sec.size:
-                raise CollectionError(
-                    f"{where}: size {vsi.size} runs past the section ({sec.size} bytes)"
-                )
-            if var.linkage != r.BTF_VAR_GLOBAL_ALLOCATED:
-                # libbpf: "unsupported map linkage"; a static map cannot be shared.
-                raise CollectionError(f"{where}: VAR linkage {var.linkage} is not global")
-            sym = osec.symbols.get(vsi.offset)
-            if sym is None or sym.name != name:
-                raise CollectionError(f"{where}: no ELF symbol {name!r} at that offset")
-            nonzero = _first_nonzero(data, vsi.offset, vsi.offset + vsi.size)
-            if nonzero >= 0:
+            found = rw.var(vsi.type)
+            if found is not None:
+                name, var_type, linkage = found
+            else:
+                # The decoder: its error, or the kind that is not a VAR.
+                var = btf.type_by_id(vsi.type)
+                if not isinstance(var, t.Var):
+                    raise CollectionError(
+                        f"section {sec.name}: DATASEC entry type id {vsi.type} is "
+                        f"{r.KIND_NAMES[var.kind]}, not VAR"
+                    )
+                name, var_type, linkage = var.name, var.type, var.linkage
+            start, end = vsi.offset, vsi.offset + vsi.size
+            sym = symbols.get(start)
+            where = f"section {sec.name}: map {name!r} at offset {start}"
+            if (not name or end > sec.size or linkage != r.BTF_VAR_GLOBAL_ALLOCATED
+                    or sym is None or sym.name != name or _first_nonzero(data, start, end) >= 0):
+                # The checks in order, raised here (fuzz findings are keyed by the
+                # raising function).
+                if not name:
+                    raise CollectionError(f"{where}: map variable has no name")
+                if end > sec.size:
+                    raise CollectionError(
+                        f"{where}: size {vsi.size} runs past the section ({sec.size} bytes)"
+                    )
+                if linkage != r.BTF_VAR_GLOBAL_ALLOCATED:
+                    # libbpf: "unsupported map linkage"; a static map cannot be shared.
+                    raise CollectionError(f"{where}: VAR linkage {linkage} is not global")
+                if sym is None or sym.name != name:
+                    raise CollectionError(f"{where}: no ELF symbol {name!r} at that offset")
+                nonzero = _first_nonzero(data, start, end)
                 raise CollectionError(
                     f"{where}: byte at section offset {nonzero} is "
                     f"{data[nonzero]:#04x}; BTF map definitions must be all zeroes"
                 )
-            raw = rw.struct(rw.resolve(var.type))
+            raw = rw.struct(rw.resolve(var_type))
             if raw is not None:
                 struct_size, members = raw
             else:
                 # The decoding path: it says what is wrong, or handles what the raw
                 # reader leaves to it.
-                struct_t = btf.type_by_id(btf.resolve(var.type))
+                struct_t = btf.type_by_id(btf.resolve(var_type))
                 if not isinstance(struct_t, t.Struct):
                     raise CollectionError(
                         f"{where}: definition is {r.KIND_NAMES[struct_t.kind]}, not STRUCT"
@@ -136,7 +146,11 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
             spec.section = sec.name
             spec.section_offset = vsi.offset
             out[name] = spec
-            values_off = next((off // 8 for mname, _, off in members if mname == "values"), -1)
+            values_off = -1
+            for mname, _, moff in members:
+                if mname == "values":
+                    values_off = moff // 8
+                    break
             placed.append((vsi.offset, vsi.offset + vsi.size, spec, values_off))
         if len(placed) != len(osec.symbols):
             extra = sorted(
@@ -218,6 +232,20 @@ class _Words:
         if not self._name_ok(words[pos]):
             return -1
         return pos
+
+    def var(self, type_id: int) -> tuple[str, int, int] | None:
+        """(name, type, linkage) of VAR ``type_id``."""
+        pos = self._pos(type_id)
+        if pos < 0:
+            return None
+        words = self.words
+        if (words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_VAR or words[pos + 2] >= self.end:
+            return None
+        name = self.known(words[pos])
+        if name is None:
+            name = self.get(words[pos])  # _pos found it readable
+        linkage: int = words[pos + 3]
+        return name, words[pos + 2], linkage
 
     def resolve(self, type_id: int) -> int:
         """``btf.resolve``; 0 when the decoder has to look."""
@@ -407,18 +435,25 @@ def _set_size(old: int, new: int, map_name: str, what: str) -> int:
     return new
 
 
+# Members that are a plain u32 stored as is: member name -> MapSpec field.
+_U32_FIELDS = {"type": "type", "max_entries": "max_entries", "map_flags": "flags"}
+
+
 def _map_from_btf(btf: BTFSpec, rw: _Words, members: list[_Member], name: str, *,
                   inner: bool) -> MapSpec:
-    spec = MapSpec(name=name, type=0, key_size=0, value_size=0, max_entries=0)
+    spec = MapSpec(name, 0, 0, 0, 0)
     last = len(members) - 1
+    uint = rw.uint
     for i, member in enumerate(members):
         mname = member[0]
-        if mname == "type":
-            spec.type = _u32_member(btf, rw, member, name)
-        elif mname == "max_entries":
-            spec.max_entries = _u32_member(btf, rw, member, name)
-        elif mname == "map_flags":
-            spec.flags = _u32_member(btf, rw, member, name)
+        # The plain u32 members first, read straight from the words when they
+        # can be (the common case); _u32_member says what is wrong otherwise.
+        u32_field = _U32_FIELDS.get(mname)
+        if u32_field is not None:
+            value = uint(member[1])
+            if value is None or value > 0xFFFFFFFF:
+                value = _u32_member(btf, rw, member, name)
+            setattr(spec, u32_field, value)
         elif mname == "numa_node":
             spec.numa_node = _u32_member(btf, rw, member, name)
         elif mname == "map_extra":
