@@ -17,6 +17,8 @@ that is not a function pointer (UnsupportedError, libbpf's ENOTSUP).
 
 from __future__ import annotations
 
+import functools
+
 from loader import elf
 from loader.btf import records as r
 from loader.btf import types as t
@@ -94,6 +96,13 @@ def _is_func_pointer(btf: BTFSpec, type_id: int) -> bool:
     return isinstance(btf.type_by_id(btf.resolve(ptr.type)), t.FuncProto)
 
 
+# The section table walk is linear (struct_ops entries near its end) and runs
+# once per relocation; objects repeat a few names (bounded: fuzzers invent many).
+@functools.lru_cache(maxsize=1024)
+def _prog_type(section_name: str) -> ProgType:
+    return program_section(section_name).prog_type
+
+
 def _collect_relocations(
     obj: ObjectFile, osec: ObjSection, btf: BTFSpec,
     placed: list[tuple[int, int, MapSpec, t.Struct]],
@@ -134,7 +143,7 @@ def _collect_relocations(
             raise RelocationError(
                 f"{where}: no program at offset {sym.value} of section {target.name}"
             )
-        if program_section(target.name).prog_type != ProgType.STRUCT_OPS:
+        if _prog_type(target.name) != ProgType.STRUCT_OPS:
             raise RelocationError(
                 f"{where}: program {func.name!r} in section {target.name} is not a "
                 f"struct_ops program"
