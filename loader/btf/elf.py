@@ -129,6 +129,11 @@ def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
     # original (unpatched) spec: each reads only types the patches do not touch
     # (VAR names, the types of .kconfig VARs), or the DATASEC being patched.
     changed = False
+    # Name -> value of each section's symbols, the first of a name winning (hence
+    # reversed): built on the first DATASEC that needs it, in one pass for all.
+    by_section: dict[int, dict[str, int]] | None = None
+    strings_get = spec.strings.get
+    end = spec.end_type_id
     for tid in datasecs:
         pos = offsets[tid - first]
         name = spec.name_of(tid)
@@ -143,17 +148,22 @@ def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
         sec = elf.section_by_name(name)
         if sec is None:
             raise BTFError(f"DATASEC {name!r} (type id {tid}): no ELF section")
-        # Name -> value of this section's symbols, the first of a name winning
-        # (hence reversed); one pass per DATASEC, not a dict for every section.
-        index = sec.index
-        in_section = {
-            sym.name: sym.value for sym in reversed(elf.symbols) if sym.shndx == index
-        }
+        if by_section is None:
+            by_section = {}
+            for sym in reversed(elf.symbols):
+                names = by_section.get(sym.shndx)
+                if names is None:
+                    names = by_section[sym.shndx] = {}
+                names[sym.name] = sym.value
+        in_section = by_section.get(sec.index, {})
         # Decoding the DATASEC checks its entries' type ids before they are used.
         ds = spec.type_by_id(tid)
         assert isinstance(ds, t.Datasec)
         for j, vsi in enumerate(ds.vars):
-            var_name = spec.name_of(vsi.type)
+            vt = vsi.type
+            # spec.name_of without its checks for the usual own, in-range id.
+            var_name = (strings_get(words[offsets[vt - first]]) if first <= vt < end
+                        else spec.name_of(vt))
             value = in_section.get(var_name)
             if value is None:
                 raise BTFError(
