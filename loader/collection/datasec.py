@@ -53,9 +53,13 @@ def load_data_sections(
             # NOBITS is zero-filled and not materialised: its size is untrusted.
             contents=() if nobits else (MapKV(0, data),),
         )
-        found: dict[str, VariableSpec] = {}
-        for off in sorted(osec.symbols):
-            sym = osec.symbols[off]
+        # name -> (offset, size, value): VariableSpecs are built once, at the end,
+        # with the BTF VAR id when there is one (a frozen dataclass costs a
+        # setattr call per field).
+        found: dict[str, tuple[int, int, bytes]] = {}
+        symbols = osec.symbols
+        for off in sorted(symbols) if len(symbols) > 1 else symbols:
+            sym = symbols[off]
             if sym.visibility in (elf.STV_HIDDEN, elf.STV_INTERNAL):
                 continue
             if sym.bind != elf.STB_GLOBAL and sym.bind != elf.STB_WEAK:
@@ -63,26 +67,26 @@ def load_data_sections(
             # clang <= 11 leaves compiler-internal ".L..." names in some sections.
             if sym.name.startswith("."):
                 continue
-            where = f"section {name}: variable {sym.name!r} at offset {off}"
-            if off + sym.size > sec.size:
-                raise CollectionError(
-                    f"{where}: size {sym.size} runs past the section ({sec.size} bytes)"
-                )
-            if sym.name in variables or sym.name in found:
+            vname, vsize = sym.name, sym.size
+            if off + vsize > sec.size or vname in variables or vname in found:
+                where = f"section {name}: variable {vname!r} at offset {off}"
+                if off + vsize > sec.size:
+                    raise CollectionError(
+                        f"{where}: size {vsize} runs past the section ({sec.size} bytes)"
+                    )
                 raise CollectionError(f"{where}: duplicate variable name")
-            value = b"" if nobits else data[off : off + sym.size]
-            found[sym.name] = VariableSpec(
-                name=sym.name, section=name, offset=off, size=sym.size, value=value,
-                constant=constant,
-            )
+            found[vname] = (off, vsize, b"" if nobits else data[off : off + vsize])
+        type_ids: dict[str, int] = {}
         if btf is not None:
             ds_id = _datasec_id(btf, name)
             if ds_id:
                 spec.value_type_id = ds_id
                 if _has_global_var(btf, ds_id, name):
                     spec.flags |= BPF_F_MMAPABLE
-                _check_datasec(btf, ds_id, name, sec.size, found)
-        variables.update(found)
+                _check_datasec(btf, ds_id, name, sec.size, found, type_ids)
+        for vname, (off, vsize, value) in found.items():
+            variables[vname] = VariableSpec(vname, name, off, vsize, value,
+                                            type_ids.get(vname, 0), constant)
         maps[name] = spec
 
 
@@ -105,8 +109,11 @@ def _has_global_var(btf: BTFSpec, ds_id: int, name: str) -> bool:
 
 
 def _check_datasec(
-    btf: BTFSpec, ds_id: int, name: str, size: int, found: dict[str, VariableSpec]
+    btf: BTFSpec, ds_id: int, name: str, size: int, found: dict[str, tuple[int, int, bytes]],
+    type_ids: dict[str, int],
 ) -> None:
+    """Check the DATASEC against the section and the variables ``found`` in it
+    (name -> (offset, size, value)); ``type_ids`` gets each one's VAR id."""
     ds = btf.type_by_id(ds_id)
     assert isinstance(ds, t.Datasec)
     for vsi in ds.vars:
@@ -119,23 +126,22 @@ def _check_datasec(
                 f"section {name}: DATASEC [{ds_id}] entry type id {vsi.type} is "
                 f"{r.KIND_NAMES[var.kind]}, not VAR"
             )
-        where = f"section {name}: BTF variable {var.name!r} at offset {vsi.offset}"
-        if vsi.offset + vsi.size > size:
+        entry = found.get(var.name)
+        if vsi.offset + vsi.size > size or (
+            entry is not None and (vsi.offset != entry[0] or vsi.size != entry[1])
+        ):
+            where = f"section {name}: BTF variable {var.name!r} at offset {vsi.offset}"
+            if vsi.offset + vsi.size > size:
+                raise CollectionError(
+                    f"{where}: size {vsi.size} runs past the section ({size} bytes)"
+                )
+            assert entry is not None
+            if vsi.offset != entry[0]:
+                raise CollectionError(
+                    f"{where}: DATASEC offset differs from the ELF symbol's ({entry[0]})"
+                )
             raise CollectionError(
-                f"{where}: size {vsi.size} runs past the section ({size} bytes)"
+                f"{where}: DATASEC size {vsi.size} differs from the ELF symbol's ({entry[1]})"
             )
-        spec = found.get(var.name)
-        if spec is None:
-            continue  # static or hidden: in BTF, but no variable of ours
-        if vsi.offset != spec.offset:
-            raise CollectionError(
-                f"{where}: DATASEC offset differs from the ELF symbol's ({spec.offset})"
-            )
-        if vsi.size != spec.size:
-            raise CollectionError(
-                f"{where}: DATASEC size {vsi.size} differs from the ELF symbol's ({spec.size})"
-            )
-        found[var.name] = VariableSpec(
-            name=spec.name, section=spec.section, offset=spec.offset, size=spec.size,
-            value=spec.value, type_id=vsi.type, constant=spec.constant,
-        )
+        if entry is not None:
+            type_ids[var.name] = vsi.type
