@@ -91,3 +91,14 @@ def test_malformed_object_is_a_clean_error(tmp_path: Path,
     assert status == 1
     assert out == ""
     assert err.startswith("bpfconform: ") and "ELF class" in err
+
+
+@pytest.mark.parametrize("command", ["inspect", "load"])
+def test_missing_file_is_a_clean_error(tmp_path: Path, command: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "missing.o"
+    status = main([command, str(missing)])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert out == ""
+    assert err == f"bpfconform: {missing}: No such file or directory\n"

@@ -49,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `bpfconform btf dump ... | head` must not print a traceback.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        # A missing or unreadable input, an unwritable --out: an ordinary user
+        # error, named with its path, not a traceback.
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"bpfconform: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     return status
 
 
