@@ -158,3 +158,19 @@ def test_counterexample_note_reproduces_the_example(tmp_path: Path,
     with pytest.raises(AssertionError):
         replay()
     assert seen[-1] == failing
+
+
+def test_generate_bad_kernel_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "btf", "--out", str(tmp_path / "out"), "--kernel", "bogus"])
+    assert "--kernel" in str(exc.value.code) and "'bogus'" in str(exc.value.code)
+    assert not (tmp_path / "out").exists()
+
+
+def test_generate_unwritable_out_is_a_clean_error(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    status = main(["generate", "btf", "--count", "1", "--out", str(blocker / "out")])
+    assert status == 1
+    assert capsys.readouterr().err.startswith(f"bpfconform: {blocker / 'out'}: ")

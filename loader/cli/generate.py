@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.invalid_ratio <= 1.0:
         raise SystemExit(f"bpfconform generate: --invalid-ratio must be in [0, 1], "
                          f"got {args.invalid_ratio}")
+    try:
+        g.btf_kinds_for(args.kernel)
+    except ValueError as exc:
+        raise SystemExit(f"bpfconform generate: --kernel: {exc}") from None
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, dict[str, Any]] = {}
