@@ -36,7 +36,7 @@ from loader.kernel.fd import FD
 from loader.kernel.info import ProgInfo
 from loader.kernel.load import load_collection
 from loader.kernel.sanitize import BTFSupport, sanitize_btf
-from loader.uapi import MapType
+from loader.uapi import MapType, ProgType
 
 
 @cache
@@ -238,3 +238,31 @@ def test_cli_exit_status_and_json(capsys: pytest.CaptureFixture[str]) -> None:
         pytest.skip("this kernel refuses no corpus object")
     assert main(["load", str(lv.ROOT / "corpus" / "obj" / refused[0])]) == 1
     assert "NOT all loaded" in capsys.readouterr().out
+
+
+def _mistyped_tail_call() -> Any:
+    """tail_calls.el.o with tc_second made a socket filter: the kernel refuses it
+    as an entry of the XDP programs' prog array (EINVAL at MAP_UPDATE_ELEM)."""
+    spec = load_collection_spec(lv.ROOT / "corpus" / "obj" / "tail_calls.el.o")
+    prog = spec.programs["tc_second"]
+    prog.type = ProgType.SOCKET_FILTER
+    prog.instructions = [b.mov64_imm(0, 0), b.exit_insn()]
+    prog.func_infos, prog.line_infos, prog.core_relos = [], [], []
+    return spec
+
+
+def test_refused_prog_array_entry_is_that_maps_error() -> None:
+    before = _fds()
+    with pytest.raises(KernelError, match="'tc_jump_table': initial value for key 2"):
+        load_collection(_mistyped_tail_call())
+    assert _fds() == before
+    spec = _mistyped_tail_call()
+    with load_collection(spec, keep_going=True) as lc:
+        assert set(lc.programs) == {"tc_entry", "tc_first", "tc_second"}
+        assert all(isinstance(p, FD) for p in lc.programs.values())
+        assert not lc.ok
+        rep = report(spec, lc)
+    assert _fds() == before
+    entry = rep["maps"]["tc_jump_table"]
+    assert entry["errno"] == 22 and "key 2" in entry["error"]
+    assert not all_loaded(rep)

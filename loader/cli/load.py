@@ -66,8 +66,9 @@ def load_report(path: str, *, log_level: int = 0) -> dict[str, Any]:
 
 
 def all_loaded(rep: dict[str, Any]) -> bool:
+    # A map can be created and still fail (an initial value the kernel refused).
     return all(p["loaded"] or p.get("skipped") for p in rep["programs"].values()) and all(
-        m["created"] for m in rep["maps"].values())
+        m["created"] and m["error"] is None for m in rep["maps"].values())
 
 
 def _load(args: argparse.Namespace) -> int:

@@ -324,8 +324,7 @@ class _Loader:
                     self.out.map_errors[name] = exc
                     self._fail(exc)
                     continue
-                bpf.map_update_elem(self.out.maps[name], _key(kv.key, m.key_size),
-                                    struct.pack("=I", target.fd))
+                self._put_initial(name, m, kv.key, target.fd)
 
     def fill_prog_arrays(self) -> None:
         for name, m in self.spec.maps.items():
@@ -340,8 +339,19 @@ class _Loader:
                     self.out.map_errors[name] = exc
                     self._fail(exc)
                     continue
-                bpf.map_update_elem(self.out.maps[name], _key(kv.key, m.key_size),
-                                    struct.pack("=I", prog.fd))
+                self._put_initial(name, m, kv.key, prog.fd)
+
+    def _put_initial(self, name: str, m: MapSpec, key: int, fd: int) -> None:
+        # The kernel can refuse an entry (a program of another type than the
+        # prog array's owner, an inner map unlike the template): that is this
+        # map's failure, recorded like any other under keep_going.
+        try:
+            bpf.map_update_elem(self.out.maps[name], _key(key, m.key_size),
+                                struct.pack("=I", fd))
+        except LoaderError as exc:
+            self.out.map_errors[name] = _with_context(
+                exc, f"map {name!r}: initial value for key {key}")
+            self._fail(self.out.map_errors[name])
 
     # -- externs ------------------------------------------------------------------
 
