@@ -11,6 +11,7 @@ yields a value, and all matching candidates must agree.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from loader.asm import opcodes as op
@@ -19,6 +20,12 @@ from loader.btf import types as t
 from loader.btf.ext import CoreRelo
 from loader.btf.spec import Spec
 from loader.errors import BTFError, RelocationError
+
+# Unsigned decimal indices below 2**31, as cilium/ebpf parses them: int() alone
+# would take "-1" (and Python indexing would then pick the last member), "+1",
+# " 1" and non-ASCII digits.
+_ACCESS_RE = re.compile(r"[0-9]+(?::[0-9]+)*", re.ASCII)
+_ACCESS_MAX = (1 << 31) - 1
 
 # enum bpf_core_relo_kind (include/uapi/linux/bpf.h).
 FIELD_BYTE_OFFSET = 0
@@ -218,6 +225,8 @@ def _field_value(btf: Spec, fld: Field, kind: int, byte_order: str) -> tuple[int
     if not bit_sz:
         byte_off = bit_off // 8
         bit_sz = byte_sz * 8
+    elif byte_sz <= 0:
+        raise RelocationError(f"bitfield of {bit_sz} bits in a type of size {byte_sz}")
     else:
         byte_off = bit_off // 8 // byte_sz * byte_sz
         while bit_off + bit_sz - byte_off * 8 > byte_sz * 8:
@@ -295,10 +304,11 @@ class Relocator:
         kind = rec.kind
         where = (f"CO-RE relocation {KIND_NAMES.get(kind, kind)} at insn_off {rec.insn_off} "
                  f"on type id {rec.type_id} access {rec.access_str!r}")
-        try:
-            access = [int(x) for x in rec.access_str.split(":")]
-        except ValueError:
-            raise RelocationError(f"{where}: malformed access string") from None
+        if _ACCESS_RE.fullmatch(rec.access_str) is None:
+            raise RelocationError(f"{where}: malformed access string")
+        access = [int(x) for x in rec.access_str.split(":")]
+        if max(access) > _ACCESS_MAX:
+            raise RelocationError(f"{where}: access index {max(access)} out of range")
         try:
             return self._compute(rec, kind, access, where)
         except BTFError as exc:
@@ -309,15 +319,18 @@ class Relocator:
         if kind == TYPE_ID_LOCAL:
             return Result(rec.type_id, rec.type_id)
         if kind in _FIELD_KINDS:
-            lfield, path = _local_path(lbtf, rec.type_id, access)
-            orig, orig_sz = _field_value(lbtf, lfield, kind, self.byte_order)
-            values = set()
-            new_sz = 0
-            for cand in self.candidates(rec.type_id):
-                tf = _target_path(lbtf, rec.type_id, access, path, tbtf, cand)
-                if tf is not None:
-                    v, new_sz = _field_value(tbtf, tf, kind, self.byte_order)
-                    values.add(v)
+            try:
+                lfield, path = _local_path(lbtf, rec.type_id, access)
+                orig, orig_sz = _field_value(lbtf, lfield, kind, self.byte_order)
+                values = set()
+                new_sz = 0
+                for cand in self.candidates(rec.type_id):
+                    tf = _target_path(lbtf, rec.type_id, access, path, tbtf, cand)
+                    if tf is not None:
+                        v, new_sz = _field_value(tbtf, tf, kind, self.byte_order)
+                        values.add(v)
+            except RelocationError as exc:
+                raise RelocationError(f"{where}: {exc}") from None
             res = self._pick(where, kind, orig, values, orig_sz, new_sz)
             if is_bitfield(lbtf, lfield):
                 res = replace(res, validate=False)
