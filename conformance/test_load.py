@@ -266,3 +266,26 @@ def test_refused_prog_array_entry_is_that_maps_error() -> None:
     entry = rep["maps"]["tc_jump_table"]
     assert entry["errno"] == 22 and "key 2" in entry["error"]
     assert not all_loaded(rep)
+
+
+def test_map_in_map_and_prog_array_initial_values() -> None:
+    spec = load_collection_spec(lv.ROOT / "corpus" / "obj" / "map_in_map.el.o")
+    with load_collection(spec) as lc:
+        outer = lc.maps["mim_outer_array"]
+        for key, inner in ((0, "mim_inner_a"), (3, "mim_inner_b")):
+            got = bpf.map_lookup_elem(outer, key.to_bytes(4, "little"), 4)
+            assert got is not None, key
+            # A map-in-map lookup from user space gives the inner map's id.
+            assert int.from_bytes(got, "little") == obj_get_info_by_fd(lc.maps[inner]).id
+        assert bpf.map_lookup_elem(outer, (1).to_bytes(4, "little"), 4) is None
+
+
+def test_prog_array_naming_a_failed_program_is_that_maps_error() -> None:
+    spec = load_collection_spec(lv.ROOT / "corpus" / "obj" / "tail_calls.el.o")
+    prog = spec.programs["tc_second"]
+    prog.instructions = [b.exit_insn()]  # R0 !read_ok
+    prog.func_infos, prog.line_infos, prog.core_relos = [], [], []
+    with load_collection(spec, keep_going=True) as lc:
+        assert isinstance(lc.programs["tc_second"], VerifierError)
+        err = lc.map_errors["tc_jump_table"]
+    assert "initial value for key 2 names program 'tc_second', which was not loaded" in str(err)

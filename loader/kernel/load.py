@@ -18,7 +18,7 @@ import copy
 import re
 import struct
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -312,34 +312,30 @@ class _Loader:
                 self._fail(self.out.map_errors[name])
 
     def fill_map_in_maps(self) -> None:
-        for name, m in self.spec.maps.items():
-            if m.type not in _MAP_IN_MAP or name not in self.out.maps:
-                continue
-            for kv in m.contents:
-                target = self.out.maps.get(str(kv.value))
-                if target is None:
-                    exc: LoaderError = RelocationError(
-                        f"map {name!r}: initial value for key {kv.key} names map "
-                        f"{kv.value!r}, which was not created")
-                    self.out.map_errors[name] = exc
-                    self._fail(exc)
-                    continue
-                self._put_initial(name, m, kv.key, target.fd)
+        self._fill_initial(_MAP_IN_MAP, "map", "created",
+                           lambda ref: self.out.maps.get(ref))
 
     def fill_prog_arrays(self) -> None:
+        self._fill_initial(frozenset({MapType.PROG_ARRAY}), "program", "loaded",
+                           lambda ref: self.out.programs.get(ref))
+
+    def _fill_initial(self, types: frozenset[int], noun: str, done: str,
+                      lookup: Callable[[str], FD | LoaderError | None]) -> None:
+        """Write each created map's initial values: the fds of the maps or
+        programs its contents name."""
         for name, m in self.spec.maps.items():
-            if m.type != MapType.PROG_ARRAY or name not in self.out.maps:
+            if m.type not in types or name not in self.out.maps:
                 continue
             for kv in m.contents:
-                prog = self.out.programs.get(str(kv.value))
-                if not isinstance(prog, FD):
+                got = lookup(str(kv.value))
+                if not isinstance(got, FD):
                     exc: LoaderError = RelocationError(
-                        f"map {name!r}: initial value for key {kv.key} names program "
-                        f"{kv.value!r}, which was not loaded")
+                        f"map {name!r}: initial value for key {kv.key} names {noun} "
+                        f"{kv.value!r}, which was not {done}")
                     self.out.map_errors[name] = exc
                     self._fail(exc)
                     continue
-                self._put_initial(name, m, kv.key, prog.fd)
+                self._put_initial(name, m, kv.key, got.fd)
 
     def _put_initial(self, name: str, m: MapSpec, key: int, fd: int) -> None:
         # The kernel can refuse an entry (a program of another type than the
