@@ -124,7 +124,8 @@ class _Job(threading.Thread):
 
     def run(self) -> None:
         while not self.state.stopping.is_set():
-            remaining = int(self.deadline - time.monotonic())
+            # Rounded, not truncated: `--time 1` must still run for about a second.
+            remaining = round(self.deadline - time.monotonic())
             if remaining < 1:
                 return
             inited, crashed = self._run_once(remaining)

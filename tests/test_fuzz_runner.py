@@ -118,3 +118,9 @@ def test_artifact_kinds():
     assert triage.artifact_kind(Path("timeout-12ab")) == "timeout"
     assert triage.artifact_kind(Path("oom-12ab")) == "oom"
     assert triage.artifact_kind(Path("slow-unit-12ab")) is None
+
+
+def test_one_second_runs(tmp_path):
+    # The time left was once truncated to whole seconds, so `--time 1` ran nothing.
+    summary = runner.run(_opts(tmp_path, time_s=1, minimize=False), workdir=tmp_path / "w")
+    assert summary.execs > 0
