@@ -215,6 +215,10 @@ class Resolver:
         if not self.is_sink(nt) and not self.resolved(nid):
             self.push(nt, nid)
             return
+        self._pop_maybe_unsized(v, nt, nid)
+
+    def _pop_maybe_unsized(self, v: _Vertex, nt: RawType, nid: int) -> None:
+        # modifiers and pointers may end in something without a size
         sized = self.type_id_size(nid)
         if sized is None:
             if self.resolved(nid):
@@ -227,39 +231,33 @@ class Resolver:
             nid = sized[1]
         self.pop_resolved(nid, 0)
 
-    def _ptr_resolve(self, v: _Vertex) -> None:
-        nt, nid = self._next_or_fail(v)
-        if not self.is_sink(nt) and not self.resolved(nid):
-            self.push(nt, nid)
-            return
+    def _pushed_ptr_behind_modifiers(self, nt: RawType, nid: int) -> bool:
+        # The kernel's ptr/var resolvers first resolve a pointer hidden behind
+        # modifiers (e.g. "const struct s *" through a typedef) before sizing it.
         if nt.kind in _MODIFIERS:
             rt, rid = self.id_resolve(nid)
             if (rt is not None and rt.kind == r.BTF_KIND_PTR and not self.is_sink(rt)
                     and not self.resolved(rid)):
                 self.push(rt, rid)
-                return
-        sized = self.type_id_size(nid)
-        if sized is None:
-            if self.resolved(nid):
-                rt, nid = self.id_resolve(nid)
-                nt = rt if rt is not None else nt
-            if nt is not VOID and nt.kind not in (r.BTF_KIND_FWD, r.BTF_KIND_FUNC_PROTO):
-                raise _reject(v.t, "Invalid type_id")
-        else:
-            nid = sized[1]
-        self.pop_resolved(nid, 0)
+                return True
+        return False
+
+    def _ptr_resolve(self, v: _Vertex) -> None:
+        nt, nid = self._next_or_fail(v)
+        if not self.is_sink(nt) and not self.resolved(nid):
+            self.push(nt, nid)
+            return
+        if self._pushed_ptr_behind_modifiers(nt, nid):
+            return
+        self._pop_maybe_unsized(v, nt, nid)
 
     def _var_resolve(self, v: _Vertex) -> None:
         nt, nid = self._next_or_fail(v)
         if not self.is_sink(nt) and not self.resolved(nid):
             self.push(nt, nid)
             return
-        if nt.kind in _MODIFIERS:
-            rt, rid = self.id_resolve(nid)
-            if (rt is not None and rt.kind == r.BTF_KIND_PTR and not self.is_sink(rt)
-                    and not self.resolved(rid)):
-                self.push(rt, rid)
-                return
+        if self._pushed_ptr_behind_modifiers(nt, nid):
+            return
         # a VAR must resolve to something with a size: no FWD, no void
         sized = self.type_id_size(nid)
         if sized is None:
