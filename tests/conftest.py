@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +31,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "vm" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def host_bpffs_lock() -> Iterator[None]:
+    """Serialise tests that pin under the host's /sys/fs/bpf across xdist workers."""
+    with open(Path(tempfile.gettempdir()) / "bpfconform-host-bpffs.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

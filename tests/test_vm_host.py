@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from loader.cli import main
 from vm import agent, matrix
+
+# The agent pins bpftool's programs under the host's /sys/fs/bpf: one at a time with
+# tests/test_vm_oracle.py, which checks that nothing is left there.
+pytestmark = pytest.mark.usefixtures("host_bpffs_lock")
 
 
 def test_agent_describes_the_running_kernel(tmp_path):

@@ -28,7 +28,21 @@ def _our_pins() -> set[str]:
     return {p.name for p in agent.BPFFS.iterdir() if p.name.startswith("bpfconform-agent-")}
 
 
+# Tests that compare the host's /sys/fs/bpf before and after, or that run the agent
+# on the host, hold one lock (tests/conftest.py): side by side under xdist, each saw
+# the other's pin directory come and go.
+host_bpffs = pytest.mark.usefixtures("host_bpffs_lock")
+
+
+def _pinned_by_name(path: Path) -> list[str]:
+    from loader.collection import load_collection_spec
+    from loader.collection.spec import PIN_BY_NAME
+
+    return [n for n, m in load_collection_spec(path).maps.items() if m.pinning == PIN_BY_NAME]
+
+
 @needs_root_bpftool
+@host_bpffs
 def test_agent_bpftool_verdicts_match_the_recorded_host_run(tmp_path):
     before = _our_pins()
     oracles: dict = {}
@@ -114,16 +128,20 @@ def test_bpftool_error_prefers_libbpf_reason_and_log_tail():
 
 
 @needs_root_bpftool
+@host_bpffs
 def test_batched_bpftool_verdicts_match_one_process_per_object():
     bpftool = agent.find_bpftool() or "bpftool"
     objs = sorted((ROOT / "corpus" / "obj").glob("*.el.o"))
     named = [(p.name.removesuffix(".el.o"), p) for p in objs]
+    # The PIN_BY_NAME maps too, or maps_btf leaves /sys/fs/bpf/mb_pinned behind.
+    by_name = sorted({n for _, p in named for n in _pinned_by_name(p)})
+    assert by_name
     before = _our_pins()
-    many = agent.bpftool_loadall_many(bpftool, named, agent.BPFFS, [])
+    many = agent.bpftool_loadall_many(bpftool, named, agent.BPFFS, by_name)
     assert _our_pins() == before
     assert sorted(many) == sorted(n for n, _ in named)
     for name, path in named:
-        one = agent.bpftool_loadall(bpftool, path, agent.BPFFS, [])
+        one = agent.bpftool_loadall(bpftool, path, agent.BPFFS, _pinned_by_name(path))
         assert many[name]["loaded"] == one["loaded"], name
         if not one["loaded"]:
             # the failing object's own reason, not a neighbour's
