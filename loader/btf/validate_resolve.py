@@ -106,7 +106,17 @@ class Resolver:
     def type_id_size(self, type_id: int) -> tuple[RawType, int, int] | None:
         """btf_type_id_size: the sized type behind ``type_id``, its id and size."""
         t = self.by_id(type_id)
-        if t is None or t.kind in _NOSIZE:
+        if t is None:
+            return None
+        if t.kind in _MODIFIERS or t.kind == r.BTF_KIND_VAR:
+            # one step through the resolved chain, then the same sized kinds
+            rid = self.resolved_ids[type_id]
+            rt = self.by_id(rid)
+            return None if rt is None else self._own_size(rt, rid)
+        return self._own_size(t, type_id)  # None for the rest: the kernel WARNs (DECL_TAG)
+
+    def _own_size(self, t: RawType, type_id: int) -> tuple[RawType, int, int] | None:
+        if t.kind in _NOSIZE:
             return None
         if t.kind in _HAS_SIZE:
             return t, type_id, t.size_type
@@ -114,18 +124,6 @@ class Resolver:
             return t, type_id, self.resolved_sizes[type_id]
         if t.kind == r.BTF_KIND_PTR:
             return t, type_id, PTR_SIZE
-        if t.kind not in _MODIFIERS and t.kind != r.BTF_KIND_VAR:
-            return None  # the kernel WARNs and returns NULL (e.g. DECL_TAG)
-        rid = self.resolved_ids[type_id]
-        rt = self.by_id(rid)
-        if rt is None or rt.kind in _NOSIZE:
-            return None
-        if rt.kind in _HAS_SIZE:
-            return rt, rid, rt.size_type
-        if rt.kind == r.BTF_KIND_ARRAY:
-            return rt, rid, self.resolved_sizes[rid]
-        if rt.kind == r.BTF_KIND_PTR:
-            return rt, rid, PTR_SIZE
         return None
 
     def id_resolve(self, type_id: int) -> tuple[RawType | None, int]:
