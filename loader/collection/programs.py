@@ -16,7 +16,6 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
 
 from loader import elf
 from loader.asm import opcodes as op
@@ -32,13 +31,29 @@ from loader.btf.ext import (
 from loader.btf.strings import StringTable
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
 from loader.collection.relocations import SLOT, Relocator
+from loader.collection.spec import ProgramBody
 from loader.errors import CollectionError, InstructionError, RelocationError
 
 _SLOT_FMT = {"<": struct.Struct("<BBhi"), ">": struct.Struct(">BBhi")}
+# The imm field of a slot, unsigned (data offsets) and signed (call offsets).
+_U32 = {"<": struct.Struct("<I").unpack_from, ">": struct.Struct(">I").unpack_from}
+_I32 = {"<": struct.Struct("<i").unpack_from, ">": struct.Struct(">i").unpack_from}
 _CALL = op.CALL
 _LD_IMM64 = op.LD_IMM64
 _PSEUDO_CALL = op.BPF_PSEUDO_CALL
 _PSEUDO_FUNC = op.BPF_PSEUDO_FUNC
+_PSEUDO_MAP_FD = op.BPF_PSEUDO_MAP_FD
+_PSEUDO_MAP_VALUE = op.BPF_PSEUDO_MAP_VALUE
+_LOCAL = elf.STB_LOCAL
+_OBJECT = elf.STT_OBJECT
+_OBJECT_OR_NOTYPE = (elf.STT_OBJECT, elf.STT_NOTYPE)
+_SECTION_OR_NOTYPE = (elf.STT_SECTION, elf.STT_NOTYPE)
+_FUNC_OR_NOTYPE = (elf.STT_FUNC, elf.STT_NOTYPE)
+_BTF_MAPS = Kind.BTF_MAPS
+_LEGACY_MAPS = Kind.LEGACY_MAPS
+_STRUCT_OPS = Kind.STRUCT_OPS
+_DATA = Kind.DATA
+_PROGRAM = Kind.PROGRAM
 
 
 class SectionCode:
@@ -100,23 +115,33 @@ class SectionCode:
         return insns
 
 
-@dataclass(slots=True, eq=False)
 class Function:
-    name: str
-    section: ObjSection
-    offset: int
-    slots: int
-    global_binding: bool
-    code: SectionCode
-    # Section-wide indices of the first instruction and one past the last.
-    start: int
-    end: int
-    # Functions referenced (calls, callbacks), in instruction order, repeats kept.
-    callees: list[str] = field(default_factory=list)
-    func_infos: list[tuple[int, FuncInfo]] = field(default_factory=list)
-    # Filled when the section is decoded (see SectionCode.decoded).
-    line_infos: list[tuple[int, LineInfo]] = field(default_factory=list)
-    core_relos: list[tuple[int, CoreRelo]] = field(default_factory=list)
+    """One function of a program section (see the module docstring)."""
+
+    __slots__ = ("callees", "code", "core_relos", "end", "func_infos", "global_binding",
+                 "line_infos", "name", "offset", "section", "slots", "start")
+
+    def __init__(self, name: str, section: ObjSection, offset: int, slots: int,
+                 global_binding: bool, code: SectionCode, start: int, end: int) -> None:
+        self.name = name
+        self.section = section
+        self.offset = offset
+        self.slots = slots
+        self.global_binding = global_binding
+        self.code = code
+        # Section-wide indices of the first instruction and one past the last.
+        self.start = start
+        self.end = end
+        # Functions referenced (calls, callbacks), in instruction order, repeats kept.
+        self.callees: list[str] = []
+        self.func_infos: list[tuple[int, FuncInfo]] = []
+        # Filled when the section is decoded (see SectionCode.decoded).
+        self.line_infos: list[tuple[int, LineInfo]] = []
+        self.core_relos: list[tuple[int, CoreRelo]] = []
+
+    def __repr__(self) -> str:
+        return (f"Function(name={self.name!r}, section={self.section.name!r}, "
+                f"offset={self.offset}, slots={self.slots})")
 
     @property
     def instructions(self) -> list[Instruction]:
@@ -126,6 +151,11 @@ class Function:
     def count(self) -> int:
         """Number of instructions (ld_imm64 counts once), without decoding."""
         return self.end - self.start
+
+    def body(self) -> ProgramBody:
+        """The code and .BTF.ext lists of a program that links nothing."""
+        insns = self.instructions  # decodes the section first: line_infos are placed then
+        return insns, list(self.func_infos), list(self.line_infos), list(self.core_relos)
 
 
 def load_functions(
@@ -147,29 +177,14 @@ def load_functions(
     return out
 
 
-def _ld_slots(name: str, codes: bytes) -> list[int]:
-    """Slots of the ld_imm64s, found as the decoder finds them (raising its error)."""
-    lds: list[int] = []
-    n = len(codes)
-    ld = codes.find(_LD_IMM64)
-    while ld >= 0:
-        if ld + 1 >= n:
-            raise CollectionError(
-                f"section {name}: ld_imm64 at slot {ld} (offset {ld * SLOT}) is missing its "
-                f"second half"
-            )
-        lds.append(ld)
-        ld = codes.find(_LD_IMM64, ld + 2)
-    return lds
-
-
 def _section_functions(
     osec: ObjSection, bo: elf.ByteOrder, relocator: Relocator, ext: ExtInfos | None,
     packed_lines: dict[str, bytes] | None, strings: StringTable | None,
 ) -> list[Function]:
     sec = osec.section
     name = sec.name
-    if not osec.symbols:
+    symbols = osec.symbols
+    if not symbols:
         raise CollectionError(f"section {name}: executable section without function symbols")
     raw = bytes(sec.data())
     size = len(raw)
@@ -180,47 +195,138 @@ def _section_functions(
         )
         raise CollectionError(f"section {name}: {exc}")
     codes = raw[0::SLOT]
-    lds = _ld_slots(name, codes)
-    # Slots holding the second half of an ld_imm64: they start no instruction.
-    halves = {s + 1 for s in lds}
+    # Slots of the ld_imm64s, found as the decoder finds them (raising its
+    # error).  The slot after each holds its second half and starts no
+    # instruction: ``k = bisect_left(lds, slot)`` says both whether ``slot`` is
+    # such a half (``lds[k - 1] == slot - 1``) and its instruction index
+    # (``slot - k``).
+    lds: list[int] = []
+    ld = codes.find(_LD_IMM64)
+    if ld >= 0:
+        n = len(codes)
+        while ld >= 0:
+            if ld + 1 >= n:
+                raise CollectionError(
+                    f"section {name}: ld_imm64 at slot {ld} (offset {ld * SLOT}) is missing "
+                    f"its second half"
+                )
+            lds.append(ld)
+            ld = codes.find(_LD_IMM64, ld + 2)
     code = SectionCode(raw, bo, lds)
-    index = code.index
     little = bo == "<"
-    unpack = _SLOT_FMT[bo].unpack_from
     fixes = code.fixes
     # (byte offset, function) of every reference to a function, for callees.
     calls: list[tuple[int, str]] = []
 
-    resolve = relocator.resolve
-    for off, sym in osec.relocations.items():
-        slot = off // SLOT
-        if slot in halves:
-            raise RelocationError(
-                f"section {name}: relocation at offset {off} against {sym.name!r} points "
-                f"into the second half of an ld_imm64"
-            )
-        opcode, regs, _, imm = unpack(raw, off)
-        src = regs >> 4 if little else regs & 0xF
-        if opcode == _LD_IMM64:
-            imm = (imm & 0xFFFFFFFF) | (unpack(raw, off + SLOT)[3] << 32)
-        src, imm, ref = resolve(osec, off, opcode, src, imm, sym)
-        fixes.append((index(off), src, imm, ref))
-        if (src == _PSEUDO_CALL and opcode == _CALL) or (
-            src == _PSEUDO_FUNC and opcode == _LD_IMM64
-        ):
-            calls.append((off, ref))
+    relocs = osec.relocations
+    if relocs:
+        # The usual relocations (a map, a data section, a bpf2bpf call that
+        # checks out) are recognised inline from the raw bytes; anything else
+        # goes through Relocator.resolve, which also builds every error.
+        by_index = relocator.obj.by_index
+        maps = relocator.maps
+        u32 = _U32[bo]
+        for off, sym in relocs.items():
+            slot = off >> 3
+            if lds:
+                k = bisect_left(lds, slot)
+                if k and lds[k - 1] == slot - 1:
+                    raise RelocationError(
+                        f"section {name}: relocation at offset {off} against {sym.name!r} "
+                        f"points into the second half of an ld_imm64"
+                    )
+                i = slot - k
+            else:
+                i = slot
+            opcode = raw[off]
+            target = by_index[sym.shndx]
+            kind = target.kind
+            if opcode == _LD_IMM64:
+                if kind is _BTF_MAPS or kind is _LEGACY_MAPS or kind is _STRUCT_OPS:
+                    ref = sym.name
+                    if sym.bind != _LOCAL and sym.type in _OBJECT_OR_NOTYPE and ref in maps:
+                        fixes.append((i, _PSEUDO_MAP_FD, 0, ref))
+                        continue
+                elif kind is _DATA:
+                    t = sym.type
+                    if t == _OBJECT or (sym.bind == _LOCAL and t in _SECTION_OR_NOTYPE):
+                        value = sym.value + u32(raw, off + 4)[0]
+                        ref = target.section.name
+                        if value <= target.section.size and ref in maps:
+                            fixes.append((i, _PSEUDO_MAP_VALUE, value << 32, ref))
+                            continue
+            elif opcode == _CALL and kind is _PROGRAM:
+                regs = raw[off + 1]
+                if (regs >> 4 if little else regs & 0xF) == _PSEUDO_CALL:
+                    func = target.symbols.get(
+                        sym.value + (_I32[bo](raw, off + 4)[0] + 1) * SLOT)
+                    if func is not None and func.type in _FUNC_OR_NOTYPE:
+                        ref = func.name
+                        fixes.append((i, _PSEUDO_CALL, -1, ref))
+                        calls.append((off, ref))
+                        continue
+            opcode, regs, _, imm = _SLOT_FMT[bo].unpack_from(raw, off)
+            src = regs >> 4 if little else regs & 0xF
+            if opcode == _LD_IMM64:
+                imm = (imm & 0xFFFFFFFF) | (_SLOT_FMT[bo].unpack_from(raw, off + SLOT)[3] << 32)
+            src, imm, ref = relocator.resolve(osec, off, opcode, src, imm, sym)
+            fixes.append((i, src, imm, ref))
+            if (src == _PSEUDO_CALL and opcode == _CALL) or (
+                src == _PSEUDO_FUNC and opcode == _LD_IMM64
+            ):
+                calls.append((off, ref))
 
+    if len(symbols) == 1 and 0 in symbols and symbols[0].size == size:
+        # The usual shape: one function, the whole section.  It passes every
+        # check below: whole instructions, and neither its start nor its end
+        # (slot 0, one past the last) can be the second half of an ld_imm64.
+        sym = symbols[0]
+        fn = Function(sym.name, osec, 0, size >> 3, sym.bind != _LOCAL, code, 0,
+                      (size >> 3) - len(lds))
+        funcs = [fn]
+        code.functions = [(0, 0, fn.name, fn.line_infos)]
+    else:
+        funcs = _split(osec, code, size)
+
+    if _CALL in codes:
+        _resolve_relative_calls(osec, raw, codes, code, calls, little)
+    if calls:
+        calls.sort()
+        if len(funcs) == 1:
+            fn = funcs[0]
+            lo = fn.offset
+            hi = lo + fn.slots * SLOT
+            fn.callees = [ref for off, ref in calls if lo <= off < hi]
+        else:
+            starts = [fn.offset for fn in funcs]
+            for off, ref in calls:
+                k = bisect_right(starts, off) - 1
+                if k >= 0 and off < funcs[k].offset + funcs[k].slots * SLOT:
+                    funcs[k].callees.append(ref)
+    if ext is not None:
+        lines = packed_lines.get(name) if packed_lines is not None else None
+        _attach_ext(name, funcs, code, ext, lines)
+        if lines is not None:
+            code.line_records = lines
+            code.strings = strings
+    return funcs
+
+
+def _split(osec: ObjSection, code: SectionCode, size: int) -> list[Function]:
+    """The functions of a section (not one function spanning it), checked."""
+    name = osec.name
+    symbols = osec.symbols
+    lds = code.lds
+    halves = {s + 1 for s in lds}
     funcs: list[Function] = []
     end_prev = 0
-    symbols = osec.symbols
     for off in sorted(symbols) if len(symbols) > 1 else symbols:
         sym = symbols[off]
         fsize = sym.size
         end = off + fsize
         if (not fsize or fsize % SLOT or off % SLOT or end > size or off < end_prev
                 or (halves and (off // SLOT in halves or end // SLOT in halves))):
-            # Messages only when something is wrong; raised here, not in a
-            # helper: fuzz findings are keyed by the raising function.
+            # Messages only when something is wrong.
             where = f"section {name}: function {sym.name!r} at offset {off}"
             if sym.size == 0 or sym.size % SLOT or off % SLOT:
                 raise CollectionError(f"{where}: size {sym.size} or offset is not a whole "
@@ -233,30 +339,14 @@ def _section_functions(
                                       f"{end_prev})")
             raise CollectionError(f"{where}: starts or ends inside an ld_imm64")
         end_prev = end
-        funcs.append(Function(sym.name, osec, off, fsize // SLOT,
-                              sym.bind != elf.STB_LOCAL, code, index(off), index(end)))
+        funcs.append(Function(sym.name, osec, off, fsize // SLOT, sym.bind != _LOCAL, code,
+                              code.index(off), code.index(end)))
     code.functions = [(fn.offset, fn.start, fn.name, fn.line_infos) for fn in funcs]
-
-    _resolve_relative_calls(osec, raw, codes, halves, code, calls, little)
-    if calls:
-        calls.sort()
-        starts = [fn.offset for fn in funcs]
-        for off, ref in calls:
-            k = bisect_right(starts, off) - 1
-            if k >= 0 and off < funcs[k].offset + funcs[k].slots * SLOT:
-                funcs[k].callees.append(ref)
-    if ext is not None:
-        lines = packed_lines.get(name) if packed_lines is not None else None
-        _attach_ext(name, funcs, code, halves, ext, lines)
-        if lines is not None:
-            code.line_records = lines
-            code.strings = strings
     return funcs
 
 
-def _resolve_relative_calls(osec: ObjSection, raw: bytes, codes: bytes, halves: set[int],
-                            code: SectionCode, calls: list[tuple[int, str]],
-                            little: bool) -> None:
+def _resolve_relative_calls(osec: ObjSection, raw: bytes, codes: bytes, code: SectionCode,
+                            calls: list[tuple[int, str]], little: bool) -> None:
     """LLVM < 9 encodes calls within one section as relative jumps with no
     relocation; they point at the callee's first instruction.
 
@@ -264,16 +354,20 @@ def _resolve_relative_calls(osec: ObjSection, raw: bytes, codes: bytes, halves: 
     are looked at, not every instruction.
     """
     relocated = osec.relocations
+    lds = code.lds
     slot = codes.find(_CALL)
     while slot >= 0:
         off = slot * SLOT
         this = slot
         slot = codes.find(_CALL, slot + 1)
-        if this in halves or off in relocated:
-            continue
         regs = raw[off + 1]
-        if (regs >> 4 if little else regs & 0xF) != _PSEUDO_CALL:
+        # Helper calls (src 0) leave at the first test.
+        if (regs >> 4 if little else regs & 0xF) != _PSEUDO_CALL or off in relocated:
             continue
+        if lds:
+            k = bisect_left(lds, this)
+            if k and lds[k - 1] == this - 1:
+                continue  # the second half of an ld_imm64, not a call
         imm = int.from_bytes(raw[off + 4:off + 8], "little" if little else "big", signed=True)
         dest = off + (imm + 1) * SLOT
         target = osec.symbols.get(dest)
@@ -286,8 +380,8 @@ def _resolve_relative_calls(osec: ObjSection, raw: bytes, codes: bytes, halves: 
         calls.append((off, target.name))
 
 
-def _attach_ext(name: str, funcs: list[Function], code: SectionCode, halves: set[int],
-                ext: ExtInfos, packed: bytes | None) -> None:
+def _attach_ext(name: str, funcs: list[Function], code: SectionCode, ext: ExtInfos,
+                packed: bytes | None) -> None:
     """.BTF.ext insn_off are byte offsets into the section; give each record to
     the function containing it, as an index into that function's instructions.
 
@@ -301,33 +395,40 @@ def _attach_ext(name: str, funcs: list[Function], code: SectionCode, halves: set
     core_relos = ext.core_relos.get(name)
     if packed is None and not func_infos and not lines and not core_relos:
         return
-    starts = [fn.offset for fn in funcs]
-    ends = [fn.offset + fn.slots * SLOT for fn in funcs]
+    if len(funcs) == 1:
+        fn = funcs[0]
+        starts = [fn.offset]
+        ends = [fn.offset + fn.slots * SLOT]
+    else:
+        starts = [fn.offset for fn in funcs]
+        ends = [fn.offset + fn.slots * SLOT for fn in funcs]
     if func_infos:
-        if len(func_infos) == len(funcs) and [rec.insn_off for rec in func_infos] == starts:
+        if len(func_infos) == len(funcs) and (
+            func_infos[0].insn_off == starts[0] if len(funcs) == 1
+            else [rec.insn_off for rec in func_infos] == starts
+        ):
             # The usual shape: one record at the start of each function (a
             # function's first instruction is always a valid place: index 0).
             for fn, frec in zip(funcs, func_infos, strict=True):
                 fn.func_infos.append((0, frec))
         else:
             for frec in func_infos:
-                k, i = place(name, funcs, code, halves, starts, ends, frec.insn_off,
-                              "func_infos")
+                k, i = place(name, funcs, code, starts, ends, frec.insn_off, "func_infos")
                 funcs[k].func_infos.append((i, frec))
     if packed is not None:
-        _check_packed_lines(name, funcs, packed, code, halves, starts, ends)
+        _check_packed_lines(name, funcs, packed, code, starts, ends)
     elif lines:
         code.line_records = list(lines)
         for lrec in lines:
-            place(name, funcs, code, halves, starts, ends, lrec.insn_off, "line_infos")
+            place(name, funcs, code, starts, ends, lrec.insn_off, "line_infos")
     if core_relos:
         for crec in core_relos:
-            k, i = place(name, funcs, code, halves, starts, ends, crec.insn_off, "core_relos")
+            k, i = place(name, funcs, code, starts, ends, crec.insn_off, "core_relos")
             funcs[k].core_relos.append((i, crec))
 
 
-def place(name: str, funcs: list[Function], code: SectionCode, halves: set[int],
-           starts: list[int], ends: list[int], off: int, attr: str) -> tuple[int, int]:
+def place(name: str, funcs: list[Function], code: SectionCode, starts: list[int],
+          ends: list[int], off: int, attr: str) -> tuple[int, int]:
     """(function, index in it) of a .BTF.ext record at byte offset ``off``."""
     k = bisect_right(starts, off) - 1
     if k < 0 or off >= ends[k]:
@@ -335,16 +436,19 @@ def place(name: str, funcs: list[Function], code: SectionCode, halves: set[int],
             f"section {name}: .BTF.ext {attr} record at insn_off {off} "
             f"is outside every function"
         )
-    if off % SLOT or off // SLOT in halves:
+    slot = off // SLOT
+    lds = code.lds
+    before = bisect_left(lds, slot) if lds else 0
+    if off % SLOT or (before and lds[before - 1] == slot - 1):
         raise CollectionError(
             f"section {name}: .BTF.ext {attr} record at insn_off {off} "
             f"is not at an instruction"
         )
-    return k, code.index(off) - funcs[k].start
+    return k, slot - before - funcs[k].start
 
 
 def _check_packed_lines(name: str, funcs: list[Function], packed: bytes, code: SectionCode,
-                        halves: set[int], starts: list[int], ends: list[int]) -> None:
+                        starts: list[int], ends: list[int]) -> None:
     """Every packed line record's insn_off is an instruction start inside a
     function: checked column-wise (C loops, not one Python step per record)
     when the functions tile the section; else, or on failure, record by record,
@@ -353,18 +457,23 @@ def _check_packed_lines(name: str, funcs: list[Function], packed: bytes, code: S
     if code.byte_order != HOST_BYTE_ORDER:
         words.byteswap()
     offs = words[0::4]
-    tiled = starts[0] == 0 and (
+    if starts[0] == 0 and (
         len(starts) == 1 or all(e == s for e, s in zip(ends, starts[1:], strict=False))
-    )
-    if tiled and max(offs) < ends[-1]:
-        raw = offs.tobytes()
-        low = raw[0::4] if HOST_BYTE_ORDER == "<" else raw[3::4]
-        if not max(low.translate(_MOD8)) and (
-            not halves or set(offs).isdisjoint([s * SLOT for s in halves])
+    ) and max(offs) < ends[-1]:
+        # The functions tile [0, end): what is left is that every record is
+        # at a slot start (the low byte of insn_off, whichever the file's byte
+        # order, is a multiple of 8) and not at the second half of an ld_imm64.
+        low = packed[0::_LINE_SIZE] if code.byte_order == "<" else packed[3::_LINE_SIZE]
+        lds = code.lds
+        if not low.translate(None, _MOD8_ZERO) and (
+            not lds or set(offs).isdisjoint([(s + 1) * SLOT for s in lds])
         ):
             return
     for off in offs:
-        place(name, funcs, code, halves, starts, ends, off, "line_infos")
+        place(name, funcs, code, starts, ends, off, "line_infos")
 
 
-_MOD8 = bytes(b % SLOT for b in range(256))
+# The bytes that are multiples of 8 (deleted: what remains is misaligned).
+_MOD8_ZERO = bytes(range(0, 256, SLOT))
+# A packed line_info record: insn_off, file_name_off, line_off, line_col.
+_LINE_SIZE = 16

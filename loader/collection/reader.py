@@ -122,27 +122,43 @@ def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, ve
     programs: dict[str, ProgramSpec] = {}
     hidden: dict[str, ProgramSpec] = {}
     callees: dict[str, list[str]] = {}
-    defs: dict[str, tuple[int, int, int, str, bool]] = {}
     bo = obj.elf.byte_order
+    text_index = obj.text_index
+    deferred = ProgramSpec.deferred
+    link = linker.link
+    # Functions come section by section: what depends on the section only is
+    # worked out at the first function of each.
+    last = None
+    sec_name = ""
+    is_text = False
+    out = programs
+    ptype = atype = flags = 0
+    attach_to = ""
+    autoload = True
     for fn in functions.values():
-        sec_name = fn.section.name
-        is_text = fn.section.section.index == obj.text_index
-        sdef = defs.get(sec_name)
-        if sdef is None:
-            sdef = defs[sec_name] = _section_def(sec_name)
-        ptype, atype, flags, attach_to, autoload = sdef
-        # .text-only functions are hidden and never loaded alone: no linking.
-        placed, order = ([], []) if is_text else linker.link(fn, functions, callees)
-        # Positional (see ProgramSpec.defer): name, section, type, attach_type,
-        # flags, attach_to, license, kernel_version, instructions, insn_slots,
-        # byte_order, linked, section_offset, autoload, global_binding.
-        spec = ProgramSpec(
-            fn.name, sec_name, ptype, atype, flags, attach_to, license_text, version, [],
-            fn.slots, bo, tuple(n for n, _ in placed) if placed else (), fn.offset, autoload,
-            fn.global_binding,
+        osec = fn.section
+        if osec is not last:
+            last = osec
+            sec = osec.section
+            sec_name = sec.name
+            is_text = sec.index == text_index
+            ptype, atype, flags, attach_to, autoload = _section_def(sec_name)
+            out = hidden if is_text else programs
+        # .text-only functions are hidden and never loaded alone: no linking;
+        # nor do the many programs that call nothing need any.
+        if fn.callees and not is_text:
+            placed, order = link(fn, functions, callees)
+            if placed:
+                out[fn.name] = deferred(
+                    fn.name, sec_name, ptype, atype, flags, attach_to, license_text, version,
+                    fn.slots, bo, tuple(n for n, _ in placed), fn.offset, autoload,
+                    fn.global_binding, _linked_body(fn, placed, order),
+                )
+                continue
+        out[fn.name] = deferred(
+            fn.name, sec_name, ptype, atype, flags, attach_to, license_text, version, fn.slots,
+            bo, (), fn.offset, autoload, fn.global_binding, fn.body,
         )
-        spec.defer(_linked_body(fn, placed, order))
-        (hidden if is_text else programs)[fn.name] = spec
     return programs, hidden
 
 

@@ -118,6 +118,8 @@ class ExternSpec:
 ProgramBody = tuple[list[Instruction], list[tuple[int, FuncInfo]], list[tuple[int, LineInfo]],
                     list[tuple[int, CoreRelo]]]
 
+_new_object = object.__new__
+
 _PROGRAM_FIELDS = (
     "name", "section", "type", "attach_type", "flags", "attach_to", "license",
     "kernel_version", "instructions", "insn_slots", "byte_order", "linked", "section_offset",
@@ -196,6 +198,40 @@ class ProgramSpec:
         (keyword matching against 18 parameters, measured ~8x slower).
         """
         self._body = body
+
+    @classmethod
+    def deferred(
+        cls, name: str, section: str, type: int, attach_type: int, flags: int,
+        attach_to: str, license: str, kernel_version: int, insn_slots: int,
+        byte_order: ByteOrder, linked: tuple[str, ...], section_offset: int, autoload: bool,
+        global_binding: bool, body: Callable[[], ProgramBody],
+    ) -> ProgramSpec:
+        """A spec whose code and .BTF.ext lists ``body()`` builds on first access:
+        :meth:`lazy` for the loader, which builds one per function.
+
+        Positional, and the code slots are left unset rather than filled with
+        empty lists that the first access replaces: every read of them goes
+        through ``_build`` first (the properties, ``_values``), so none can see
+        the difference.  A fraction of ``lazy(**fields)``, and of ``__init__``
+        plus :meth:`defer`.
+        """
+        self = _new_object(cls)
+        self.name = name
+        self.section = section
+        self.type = type
+        self.attach_type = attach_type
+        self.flags = flags
+        self.attach_to = attach_to
+        self.license = license
+        self.kernel_version = kernel_version
+        self.insn_slots = insn_slots
+        self.byte_order = byte_order
+        self.linked = linked
+        self.section_offset = section_offset
+        self.autoload = autoload
+        self.global_binding = global_binding
+        self._body = body
+        return self
 
     def _build(self) -> None:
         body = self._body
