@@ -15,7 +15,13 @@ from array import array
 
 from loader.btf import records as r
 from loader.btf import types as t
-from loader.btf.spec import MAX_RESOLVE_DEPTH, POINTER_SIZE, Spec, open_raw
+from loader.btf.spec import (
+    INFO_UNUSED_MASK,
+    MAX_RESOLVE_DEPTH,
+    POINTER_SIZE,
+    Spec,
+    open_raw,
+)
 from loader.elf import ELFFile
 from loader.errors import BTFError
 
@@ -114,72 +120,78 @@ def _layout_kconfig(spec: Spec, ds_id: int, words: array[int]) -> None:
 def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
     """The spec with DATASEC sizes and VAR offsets filled in from the ELF.
 
-    Patched in a copy of the spec's word array, in place: types are not decoded
-    (only the DATASECs and their VARs are looked at) and nothing is re-encoded,
-    so the cost is one pass over the type index.
+    Patched in a copy of the spec's word array: no type is decoded (a DATASEC's
+    entries and its VARs' names are read from the words, with the checks the
+    decoder would make) and nothing is re-encoded.
     """
+    order = spec.datasec_order()
+    if not order:
+        return spec
     words, offsets = spec.index
     first = spec.first_type_id
-    datasecs = [tid for ids in spec.datasecs().values() for tid in ids]
-    if not datasecs:
-        return spec
-    datasecs.sort()
-    patched = array("I", words)
+    end = spec.end_type_id
     # The fixed-up spec reads patched words, but the lookups below run on the
     # original (unpatched) spec: each reads only types the patches do not touch
     # (VAR names, the types of .kconfig VARs), or the DATASEC being patched.
-    changed = False
-    # Name -> value of each section's symbols, the first of a name winning (hence
-    # reversed): built on the first DATASEC that needs it, in one pass for all.
-    by_section: dict[int, dict[str, int]] | None = None
-    strings_get = spec.strings.get
-    end = spec.end_type_id
-    for tid in datasecs:
-        pos = offsets[tid - first]
-        name = spec.name_of(tid)
+    patched: array[int] | None = None
+    # Name -> value of a section's symbols, the first of a name winning: built
+    # for the sections that a DATASEC needs, on first use.
+    by_section: dict[int, dict[str, int]] = {}
+    strings = spec.strings
+    known, get = strings.known(), strings.get
+    for tid, name in order:
         if name == ".ksyms":
             continue
         if name == ".kconfig":
+            if patched is None:
+                patched = words[:]
             _layout_kconfig(spec, tid, patched)
-            changed = True
             continue
+        pos = offsets[tid - first]
         if words[pos + 2] != 0:
             continue
         sec = elf.section_by_name(name)
         if sec is None:
             raise BTFError(f"DATASEC {name!r} (type id {tid}): no ELF section")
-        if by_section is None:
-            by_section = {}
-            for sym in reversed(elf.symbols):
-                names = by_section.get(sym.shndx)
-                if names is None:
-                    names = by_section[sym.shndx] = {}
-                names[sym.name] = sym.value
-        in_section = by_section.get(sec.index, {})
-        # Decoding the DATASEC checks its entries' type ids before they are used.
-        ds = spec.type_by_id(tid)
-        assert isinstance(ds, t.Datasec)
-        for j, vsi in enumerate(ds.vars):
-            vt = vsi.type
-            # spec.name_of without its checks for the usual own, in-range id.
-            var_name = (strings_get(words[offsets[vt - first]]) if first <= vt < end
-                        else spec.name_of(vt))
+        shndx = sec.index
+        in_section = by_section.get(shndx)
+        if in_section is None:
+            # First of a name winning, hence reversed.
+            in_section = by_section[shndx] = {
+                sym.name: sym.value for sym in reversed(elf.symbols) if sym.shndx == shndx
+            }
+        info = words[pos + 1]
+        stop = pos + 3 + 3 * (info & 0xFFFF)
+        if info & INFO_UNUSED_MASK or (stop > pos + 3 and max(words[pos + 3:stop:3]) >= end):
+            # What decoding the DATASEC reports: it checks every entry's type id
+            # before any is used.
+            spec.type_by_id(tid)
+            raise AssertionError(f"type id {tid}: the decoder accepted a bad DATASEC")
+        if patched is None:
+            patched = words[:]
+        for j in range(pos + 3, stop, 3):
+            vt = words[j]
+            if vt >= first:
+                off = words[offsets[vt - first]]
+                var_name = known(off)
+                if var_name is None:
+                    var_name = get(off)
+            else:
+                var_name = spec.name_of(vt)
             value = in_section.get(var_name)
             if value is None:
                 raise BTFError(
-                    f"DATASEC {name!r}: no symbol for VAR {var_name!r} "
-                    f"(type id {vsi.type})"
+                    f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vt})"
                 )
             if value > _U32_MAX:
                 raise BTFError(
                     f"DATASEC {name!r}: symbol {var_name!r} value {value} does not fit "
                     f"a VAR offset (u32)"
                 )
-            patched[pos + 4 + 3 * j] = value
+            patched[j + 1] = value
         if sec.size > _U32_MAX:
             raise BTFError(f"DATASEC {name!r}: section size {sec.size} does not fit a u32")
         patched[pos + 2] = sec.size
-        changed = True
-    if not changed:
+    if patched is None:
         return spec
     return spec.with_words(patched)

@@ -80,9 +80,9 @@ class Spec:
     """The types and strings of one BTF blob (optionally split on a base)."""
 
     __slots__ = (
-        "_cache", "_datasec_idx", "_datasecs", "_end_id", "_name_index", "_offsets", "_words",
-        "base", "byte_order",
-        "first_type_id", "header", "layout", "strings",
+        "_cache", "_datasec_idx", "_datasec_order", "_datasecs", "_end_id", "_name_index",
+        "_offsets", "_words", "base", "byte_order", "first_type_id", "header", "layout",
+        "strings",
     )
 
     def __init__(
@@ -108,6 +108,7 @@ class Spec:
         self._cache: list[t.Type | None] = [None] * len(offsets)
         self._name_index: dict[str, list[int]] | None = None
         self._datasecs: dict[str, list[int]] | None = None
+        self._datasec_order: list[tuple[int, str]] | None = None
         # Indices (into offsets) of the DATASECs, when the index walk noted them.
         self._datasec_idx: array[int] | None = None
 
@@ -177,6 +178,7 @@ class Spec:
         )
         spec._name_index = self._name_index
         spec._datasecs = self._datasecs
+        spec._datasec_order = self._datasec_order
         spec._datasec_idx = self._datasec_idx
         return spec
 
@@ -262,20 +264,39 @@ class Spec:
         """Ids of this blob's own DATASECs by name (an ELF loader's only by-name
         lookups are DATASECs, so this skips building the full name index)."""
         if self._datasecs is None:
-            words, first, kind = self._words, self.first_type_id, r.BTF_KIND_DATASEC
-            out: dict[str, list[int]] = {}
-            offsets = self._offsets
-            noted = self._datasec_idx
-            for idx in range(len(offsets)) if noted is None else noted:
-                pos = offsets[idx]
-                if (words[pos + 1] >> 24) & 0x1F == kind:
-                    try:
-                        name = self.strings.get(words[pos])
-                    except BTFError:
-                        continue  # reported when the type itself is decoded
-                    out.setdefault(name, []).append(idx + first)
-            self._datasecs = out
+            self._index_datasecs()
+            assert self._datasecs is not None
         return self._datasecs
+
+    def datasec_order(self) -> list[tuple[int, str]]:
+        """(id, name) of the DATASECs in :meth:`datasecs`, in id order."""
+        if self._datasec_order is None:
+            self._index_datasecs()
+            assert self._datasec_order is not None
+        return self._datasec_order
+
+    def _index_datasecs(self) -> None:
+        words, first, kind = self._words, self.first_type_id, r.BTF_KIND_DATASEC
+        out: dict[str, list[int]] = {}
+        order: list[tuple[int, str]] = []
+        offsets = self._offsets
+        noted = self._datasec_idx
+        get = self.strings.get
+        for idx in range(len(offsets)) if noted is None else noted:
+            pos = offsets[idx]
+            if (words[pos + 1] >> 24) & 0x1F == kind:
+                try:
+                    name = get(words[pos])
+                except BTFError:
+                    continue  # reported when the type itself is decoded
+                ids = out.get(name)
+                if ids is None:
+                    out[name] = [idx + first]
+                else:
+                    ids.append(idx + first)
+                order.append((idx + first, name))
+        self._datasecs = out
+        self._datasec_order = order
 
     def types_by_name(self, name: str) -> list[int]:
         """Ids of every type called ``name`` (base types first)."""
