@@ -27,6 +27,10 @@ from loader.uapi import MapType
 LEGACY_MAP_DEF_SIZE = 20
 _LEGACY = {"<": struct.Struct("<5I"), ">": struct.Struct(">5I")}
 _MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
+# As plain ints: an enum member is a slower attribute to look up.
+_PROG_ARRAY = int(MapType.PROG_ARRAY)
+_ARRAY_OF_MAPS = int(MapType.ARRAY_OF_MAPS)
+_HASH_OF_MAPS = int(MapType.HASH_OF_MAPS)
 
 
 def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
@@ -66,6 +70,17 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
     for osec in obj.sections_of(Kind.BTF_MAPS):
         sec = osec.section
         btf = obj.btf
+        if btf is not None and sec.type != elf.SHT_NOBITS:
+            ids = btf.datasecs().get(sec.name)
+            if ids is not None and len(ids) == 1:
+                # The usual section: every definition plain, read from the words in
+                # one pass.  Anything else (or any doubt) takes the careful path
+                # below from its start (``out`` untouched), so every error is still
+                # raised here, in libbpf's order, with the same message.
+                fast = _Words(btf).section(osec, ids[0], out)
+                if fast is not None:
+                    _load_values(obj, osec, fast)
+                    continue
         if btf is None:
             raise CollectionError(f"section {sec.name}: BTF-defined maps need a .BTF section")
         if sec.type == elf.SHT_NOBITS:
@@ -187,6 +202,26 @@ _SIZE_FOLLOW = frozenset({
 })
 
 
+# (start, end, spec, offset of 'values' or -1) of one map definition in its section.
+_Placed = tuple[int, int, MapSpec, int]
+_VAR_INFO = r.BTF_KIND_VAR << 24
+_PTR_INFO = r.BTF_KIND_PTR << 24
+_ARRAY_INFO = r.BTF_KIND_ARRAY << 24
+# info & 0x7FFF0000 of a STRUCT with no unused bits (kflag and vlen masked off).
+_STRUCT_INFO = r.BTF_KIND_STRUCT << 24
+# Member codes for _Words.fields.
+(_TYPE, _MAX_ENTRIES, _KEY, _VALUE, _MAP_FLAGS, _KEY_SIZE, _VALUE_SIZE, _MAP_EXTRA,
+ _NUMA_NODE, _PINNING, _VALUES) = range(11)
+_MEMBER_CODES = {
+    "type": _TYPE, "max_entries": _MAX_ENTRIES, "key": _KEY, "value": _VALUE,
+    "map_flags": _MAP_FLAGS, "key_size": _KEY_SIZE, "value_size": _VALUE_SIZE,
+    "map_extra": _MAP_EXTRA, "numa_node": _NUMA_NODE, "pinning": _PINNING, "values": _VALUES,
+}
+_RAW_CODES = {name.encode("ascii"): code for name, code in _MEMBER_CODES.items()}
+_BAD = (-1, 0, 0)
+_UNSEEN = (-1, -1)
+
+
 class _Words:
     """Map definitions read straight from one spec's BTF words.
 
@@ -200,19 +235,272 @@ class _Words:
     still the decoder's.
     """
 
-    __slots__ = ("end", "first", "get", "known", "offsets", "sizes", "uints", "words")
+    __slots__ = ("codes", "end", "first", "get", "known", "members", "names_below", "offsets",
+                 "raw", "sizes", "targets", "uints", "words")
 
     def __init__(self, btf: BTFSpec) -> None:
         self.words, self.offsets = btf.index
         self.first = btf.first_type_id
         self.end = btf.end_type_id
-        self.known = btf.strings.known()
-        self.get = btf.strings.get
+        strings = btf.strings
+        self.known = strings.known()
+        self.get = strings.get
+        # Checking a name offset needs no decode: in a table of its own that ends in
+        # NUL (what open_raw lets through), every offset inside it starts a string
+        # (maybe mid-string) that decodes, and no other does.  0: ask ``get``.
+        raw = self.raw = strings.raw
+        self.names_below = len(raw) if strings.base is None and raw[-1:] == b"\0" else 0
+        # Per member name offset: its _MEMBER_CODES code, -1 for none or a bad name.
+        self.codes: dict[int, int] = {}
         self.uints: dict[int, int | None] = {}
         self.sizes: dict[int, int | None] = {}
+        # Per raw member (name offset << 32 | type id): what it sets (see _member).
+        self.members: dict[int, tuple[int, int, int]] = {}
+        # Per 'values' member type id: (kind, id) of what its pointers point to.
+        self.targets: dict[int, tuple[int, int] | None] = {}
+
+    def string(self, off: int) -> str | None:
+        """The name at ``off``; None where the decoder would raise."""
+        try:
+            return self.get(off)
+        except BTFError:
+            return None
+
+    # -- the one-pass reader of a whole .maps section ------------------------------
+
+    def section(self, osec: ObjSection, ds_id: int,
+                out: dict[str, MapSpec]) -> list[_Placed] | None:
+        """Every map of ``osec`` (whose DATASEC is ``ds_id``), added to ``out``, and
+        where each sits; None, with ``out`` untouched, unless every definition is
+        plain: then the careful path decides (and raises what is wrong).
+
+        Succeeds only where the careful path succeeds with the same specs: the
+        same checks (stricter is fine: a refusal just costs the careful pass), and
+        values from the same readers.
+        """
+        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        pos = offsets[ds_id - first]
+        info = words[pos + 1]
+        if info & INFO_UNUSED_MASK:
+            return None
+        sec = osec.section
+        sec_name, sec_size = sec.name, sec.size
+        data = sec.data()
+        # Definitions must be all zeroes; in a section of nothing else, every one is.
+        zeroes = not data.tobytes().strip(b"\0")
+        symbols = osec.symbols
+        known, fields = self.known, self.fields
+        new: dict[str, MapSpec] = {}
+        placed: list[_Placed] = []
+        for j in range(pos + 3, pos + 3 + 3 * (info & 0xFFFF), 3):
+            vt, start = words[j], words[j + 1]
+            stop = start + words[j + 2]
+            if not first <= vt < end:
+                return None
+            vpos = offsets[vt - first]
+            # A VAR (no kflag, vlen or unused bits), global, whose type is a type.
+            if (words[vpos + 1] != _VAR_INFO or words[vpos + 3] != r.BTF_VAR_GLOBAL_ALLOCATED
+                    or words[vpos + 2] >= end):
+                return None
+            name = known(words[vpos])
+            if name is None:
+                name = self.string(words[vpos])
+            if not name or stop > sec_size:
+                return None
+            sym = symbols.get(start)
+            if sym is None or sym.name != name or name in out or name in new:
+                return None
+            if not zeroes and _first_nonzero(data, start, stop) >= 0:
+                return None
+            found = fields(words[vpos + 2], name, sec_name, start, False)
+            if found is None:
+                return None
+            spec, size, values, values_off = found
+            if size > stop - start:
+                return None
+            if values:
+                mtype = spec.type
+                target = self.targets.get(values, _UNSEEN)
+                if target is _UNSEEN:
+                    target = self.targets[values] = self._values_target(values)
+                if target is None:
+                    return None
+                if mtype == _PROG_ARRAY:
+                    if target[0] != r.BTF_KIND_FUNC_PROTO:
+                        return None
+                elif mtype == _ARRAY_OF_MAPS or mtype == _HASH_OF_MAPS:
+                    if target[0] != r.BTF_KIND_STRUCT:
+                        return None
+                    got = fields(target[1], name + ".inner", "", 0, True)
+                    if got is None:
+                        return None
+                    spec.inner = got[0]
+                else:
+                    return None
+            new[name] = spec
+            placed.append((start, stop, spec, values_off))
+        if len(placed) != len(symbols):
+            return None
+        out.update(new)
+        return placed
+
+    def fields(self, type_id: int, name: str, section: str, offset: int,
+               inner: bool) -> tuple[MapSpec, int, int, int] | None:
+        """The spec the map definition STRUCT ``type_id`` (behind modifiers) makes,
+        as _map_from_btf would make it (placed at ``section``+``offset``), the
+        struct's size, its 'values' member's type id (0: none) and byte offset (-1:
+        none); None where _map_from_btf would not simply succeed."""
+        words, offsets, first = self.words, self.offsets, self.first
+        if not first <= type_id < self.end:
+            return None
+        pos = offsets[type_id - first]
+        info = words[pos + 1]
+        if info & 0x7FFF0000 != _STRUCT_INFO:
+            # Modifiers in front (or not a clean struct): resolve, check again.
+            type_id = self.resolve(type_id)
+            if not type_id:
+                return None
+            pos = offsets[type_id - first]
+            info = words[pos + 1]
+            if info & 0x7FFF0000 != _STRUCT_INFO:
+                return None
+        if words[pos] >= self.names_below and not self._name_ok(words[pos]):
+            return None
+        memo, end = self.members, self.end
+        mtype = key_size = value_size = max_entries = flags = extra = numa = pinning = 0
+        key_id = value_id = values = 0
+        values_off = -1
+        last = pos + 3 * (info & 0xFFFF)
+        for j in range(pos + 3, last + 3, 3):
+            mid = words[j + 1]
+            if mid >= end:
+                return None  # the decoder's "member type id past the last type"
+            # Unique (mid < end) and small for the usual blob: no long int to hash.
+            member = words[j] * end + mid
+            found = memo.get(member)
+            if found is None:
+                found = memo[member] = self._member(words[j], mid)
+            code, value, size = found
+            # Most common first; _set_size's conflicts are refusals.
+            if code == _TYPE:
+                mtype = value
+            elif code == _MAX_ENTRIES:
+                max_entries = value
+            elif code == _KEY:
+                if key_size and key_size != size:
+                    return None
+                key_size, key_id = size, value
+            elif code == _VALUE:
+                if value_size and value_size != size:
+                    return None
+                value_size, value_id = size, value
+            elif code == _MAP_FLAGS:
+                flags = value
+            elif code == _KEY_SIZE:
+                if key_size and key_size != value:
+                    return None
+                key_size = value
+            elif code == _VALUE_SIZE:
+                if value_size and value_size != value:
+                    return None
+                value_size = value
+            elif code == _MAP_EXTRA:
+                extra = value
+            elif code == _NUMA_NODE:
+                numa = value
+            elif code == _PINNING and not inner:
+                pinning = value
+            elif code == _VALUES and not inner and j == last:
+                if value_size and value_size != 4:
+                    return None
+                value_size, values = 4, value
+                off = words[j + 2]
+                values_off = (off & 0xFFFFFF if info >= 0x80000000 else off) // 8
+            else:
+                return None
+        if not mtype:
+            return None
+        spec = MapSpec(name, mtype, key_size, value_size, max_entries, flags, extra, numa,
+                       pinning, key_id, value_id, None, (), section, offset)
+        return spec, words[pos + 2], values, values_off
+
+    def _member(self, name_off: int, type_id: int) -> tuple[int, int, int]:
+        """(code, value, size) of one member: for ``key``/``value`` the target id and
+        its size, for ``values`` its type id, else the number; _BAD when the careful
+        path would do anything but take the plain value."""
+        code = self.codes.get(name_off)
+        if code is None:
+            if name_off < self.names_below:
+                # Compared as bytes: the decode is one-to-one, the names ASCII.
+                raw = self.raw
+                code = _RAW_CODES.get(raw[name_off:raw.find(b"\0", name_off)], -1)
+            else:
+                name = self.string(name_off)
+                code = _MEMBER_CODES.get(name, -1) if name is not None else -1
+            self.codes[name_off] = code
+        first, end = self.first, self.end
+        if code < 0 or not first <= type_id < end:
+            return _BAD
+        if code == _VALUES:
+            return code, type_id, 0
+        if code == _KEY or code == _VALUE:
+            target = self.pointer(type_id)
+            if target is None:
+                return _BAD
+            size = self.size(target)
+            if size is None:
+                return _BAD
+            return code, target, size
+        # __uint: a plain PTR to a plain ARRAY, as _uint reads it (else _uint itself).
+        words, offsets = self.words, self.offsets
+        pos = offsets[type_id - first]
+        value: int | None = None
+        if words[pos + 1] == _PTR_INFO and first <= words[pos + 2] < end:
+            pos = offsets[words[pos + 2] - first]
+            if (words[pos + 1] == _ARRAY_INFO and not words[pos + 2]
+                    and words[pos + 3] < end and words[pos + 4] < end):
+                value = words[pos + 5]
+        if value is None:
+            value = self.uint(type_id)
+            if value is None or (value > 0xFFFFFFFF and code != _MAP_EXTRA):
+                return _BAD
+        if code == _PINNING and value != PIN_NONE and value != PIN_BY_NAME:
+            return _BAD
+        return code, value, 0
+
+    def _values_target(self, type_id: int) -> tuple[int, int] | None:
+        """(kind, id) of what 'values' (ARRAY[0] of modifiers* PTR to modifiers* X)
+        points to, each type checked as its decode would; X must be a FUNC_PROTO
+        (checked here) or a STRUCT (checked by :meth:`fields`)."""
+        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        pos = self._pos(type_id)
+        if pos < 0 or (words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_ARRAY:
+            return None
+        if words[pos + 2] or words[pos + 3] >= end or words[pos + 4] >= end or words[pos + 5]:
+            return None
+        ptr = self.resolve(words[pos + 3])
+        if not ptr:
+            return None
+        pos = offsets[ptr - first]
+        if (words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_PTR or words[pos + 2] >= end:
+            return None
+        target = self.resolve(words[pos + 2])
+        if not target:
+            return None
+        pos = offsets[target - first]
+        kind = (words[pos + 1] >> 24) & 0x1F
+        if kind == r.BTF_KIND_FUNC_PROTO:
+            if words[pos + 2] >= end:
+                return None
+            for j in range(pos + 3, pos + 3 + 2 * (words[pos + 1] & 0xFFFF), 2):
+                if words[j + 1] >= end or not self._name_ok(words[j]):
+                    return None
+        elif kind != r.BTF_KIND_STRUCT:
+            return None
+        return kind, target
 
     def _name_ok(self, off: int) -> bool:
-        if self.known(off) is not None:
+        if off < self.names_below or self.known(off) is not None:
             return True
         try:
             self.get(off)  # memoises it for the next known()
@@ -358,8 +646,10 @@ class _Words:
                     return None
                 return mult * st
             if kind == r.BTF_KIND_STRUCT or kind == r.BTF_KIND_UNION:
-                if self._members(pos, False) is None:
-                    return None
+                # The decoder checks each member's type id and name.
+                for j in range(pos + 3, pos + 3 + 3 * (words[pos + 1] & 0xFFFF), 3):
+                    if words[j + 1] >= end or not self._name_ok(words[j]):
+                        return None
                 return mult * st
             if kind == r.BTF_KIND_PTR:
                 return mult * POINTER_SIZE if st < end else None
@@ -524,36 +814,49 @@ def _load_values(
     placed: list[tuple[int, int, MapSpec, int]],
 ) -> None:
     """Static initialisers of ``values``: one relocation per non-empty slot."""
-    if not osec.relocations:
+    relocations = osec.relocations
+    if not relocations:
         return
     placed.sort(key=lambda p: p[0])
     contents: dict[str, list[MapKV]] = {}
     by_index = obj.by_index
-    for off in sorted(osec.relocations):
-        sym = osec.relocations[off]
-        where = f"section {osec.name}: relocation at offset {off} against {sym.name!r}"
+    for off in sorted(relocations):
+        sym = relocations[off]
         owner = None
-        for start, end, spec, values_off in placed:
-            if start <= off and off + POINTER_SIZE <= end:
-                owner = (start, spec, values_off)
+        for place in placed:
+            if place[0] <= off and off + POINTER_SIZE <= place[1]:
+                owner = place
                 break
         if owner is None:
-            raise RelocationError(f"{where}: not inside any map definition")
-        start, spec, values_off = owner
+            raise RelocationError(f"{_where(osec, off, sym)}: not inside any map definition")
+        start, _end, spec, values_off = owner
         if values_off < 0:
-            raise RelocationError(f"{where}: map {spec.name!r} has no 'values' member")
+            raise RelocationError(
+                f"{_where(osec, off, sym)}: map {spec.name!r} has no 'values' member"
+            )
         rel = off - start - values_off
         if rel < 0 or rel % POINTER_SIZE:
             raise RelocationError(
-                f"{where}: not at a 'values' slot of map {spec.name!r}"
+                f"{_where(osec, off, sym)}: not at a 'values' slot of map {spec.name!r}"
             )
         target = by_index[sym.shndx]
-        if spec.type == MapType.PROG_ARRAY:
+        if spec.type == _PROG_ARRAY:
             if target.kind is not Kind.PROGRAM or sym.type != elf.STT_FUNC:
-                raise RelocationError(f"{where}: prog array slot must point to a function")
+                raise RelocationError(
+                    f"{_where(osec, off, sym)}: prog array slot must point to a function"
+                )
         elif target.kind is not Kind.BTF_MAPS or sym.name == spec.name:
-            raise RelocationError(f"{where}: map-in-map slot must point to another map")
-        contents.setdefault(spec.name, []).append(MapKV(rel // POINTER_SIZE, sym.name))
+            raise RelocationError(
+                f"{_where(osec, off, sym)}: map-in-map slot must point to another map"
+            )
+        found = contents.get(spec.name)
+        if found is None:
+            found = contents[spec.name] = []
+        found.append(MapKV(rel // POINTER_SIZE, sym.name))
     for _start, _end, spec, _values in placed:
         if spec.name in contents:
             spec.contents = tuple(contents[spec.name])
+
+
+def _where(osec: ObjSection, off: int, sym: elf.Symbol) -> str:
+    return f"section {osec.name}: relocation at offset {off} against {sym.name!r}"
