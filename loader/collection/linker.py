@@ -14,52 +14,52 @@ object, so fixing call offsets in one cannot disturb another.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from loader.asm.instruction import Instruction
 from loader.collection.programs import Function
 from loader.errors import RelocationError
 
 
 def link(program: Function, functions: dict[str, Function],
-         callees: dict[str, list[str]]) -> tuple[list[tuple[str, int]], list[Function]]:
-    """The functions to append to ``program``: ``[(name, first index)], [Function]``."""
+         callees: dict[str, list[Function]]) -> list[Function]:
+    """The functions to append to ``program``, in order.  Each starts at the
+    index that the code before it adds up to (the program's own ``count``,
+    then each appended function's)."""
     if not program.callees:
-        return [], []  # most programs call nothing: no walk
+        return []  # most programs call nothing: no walk
     seen = {program.name}
     order: list[Function] = []
     # An explicit stack of iterators rather than recursion: call chains in
-    # fuzzed objects can be longer than Python's recursion limit.
-    stack = [iter(callees_of(program, functions, callees))]
+    # fuzzed objects can be longer than Python's recursion limit.  Each loop
+    # resumes the innermost walk where it stopped.
+    stack: list[Iterator[Function]] = [iter(callees_of(program, functions, callees))]
     while stack:
-        name = next(stack[-1], None)
-        if name is None:
+        for fn in stack[-1]:
+            if fn.name not in seen:
+                seen.add(fn.name)
+                order.append(fn)
+                stack.append(iter(callees_of(fn, functions, callees)))
+                break
+        else:
             stack.pop()
-            continue
-        if name in seen:
-            continue
-        seen.add(name)
-        fn = functions[name]
-        order.append(fn)
-        stack.append(iter(callees_of(fn, functions, callees)))
-    placed = []
-    index = program.count
-    for fn in order:
-        placed.append((fn.name, index))
-        index += fn.count
-    return placed, order
+    return order
 
 
 def callees_of(fn: Function, functions: dict[str, Function],
-               cache: dict[str, list[str]]) -> list[str]:
+               cache: dict[str, list[Function]]) -> list[Function]:
     found = cache.get(fn.name)
     if found is None:
         # Collected at open from the relocations: no instruction is decoded.
-        found = fn.callees
-        for name in found:
-            if name not in functions:
+        found = []
+        for name in fn.callees:
+            callee = functions.get(name)
+            if callee is None:
                 raise RelocationError(
                     f"section {fn.section.name}: function {fn.name!r} calls {name!r}, "
                     f"which is not defined in this object"
                 )
+            found.append(callee)
         cache[fn.name] = found
     return found
 

@@ -13,9 +13,12 @@ line_info records wait for the first look at a function's ``instructions``
 
 from __future__ import annotations
 
+import re
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from loader import elf
 from loader.asm import opcodes as op
@@ -165,7 +168,9 @@ def load_functions(
     out: dict[str, Function] = {}
     bo = obj.elf.byte_order
     strings = obj.btf.strings if obj.btf is not None else None
-    for osec in obj.sections_of(Kind.PROGRAM):
+    for osec in obj.by_index.values():
+        if osec.kind is not _PROGRAM:
+            continue
         for fn in _section_functions(osec, bo, relocator, ext, packed_lines, strings):
             if fn.name in out:
                 other = out[fn.name].section.name
@@ -278,97 +283,112 @@ def _section_functions(
 
     if len(symbols) == 1 and 0 in symbols and symbols[0].size == size:
         # The usual shape: one function, the whole section.  It passes every
-        # check below: whole instructions, and neither its start nor its end
-        # (slot 0, one past the last) can be the second half of an ld_imm64.
+        # check _split makes: whole instructions, and neither its start nor its
+        # end (slot 0, one past the last) can be the second half of an ld_imm64.
         sym = symbols[0]
         fn = Function(sym.name, osec, 0, size >> 3, sym.bind != _LOCAL, code, 0,
                       (size >> 3) - len(lds))
         funcs = [fn]
+        starts = [0]
+        ends = [size]
         code.functions = [(0, 0, fn.name, fn.line_infos)]
     else:
-        funcs = _split(osec, code, size)
+        funcs, starts, ends = _split(osec, code, size)
 
     if _CALL in codes:
-        _resolve_relative_calls(osec, raw, codes, code, calls, little)
+        # Most calls are helper calls: one search tells whether any bpf2bpf
+        # call is there to look at.
+        first = (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).search(raw)
+        if first is not None:
+            _resolve_relative_calls(osec, raw, code, calls, first.start())
     if calls:
         calls.sort()
-        if len(funcs) == 1:
-            fn = funcs[0]
-            lo = fn.offset
-            hi = lo + fn.slots * SLOT
-            fn.callees = [ref for off, ref in calls if lo <= off < hi]
-        else:
-            starts = [fn.offset for fn in funcs]
-            for off, ref in calls:
-                k = bisect_right(starts, off) - 1
-                if k >= 0 and off < funcs[k].offset + funcs[k].slots * SLOT:
-                    funcs[k].callees.append(ref)
+        for off, ref in calls:
+            k = bisect_right(starts, off) - 1
+            if k >= 0 and off < ends[k]:
+                funcs[k].callees.append(ref)
     if ext is not None:
         lines = packed_lines.get(name) if packed_lines is not None else None
-        _attach_ext(name, funcs, code, ext, lines)
+        _attach_ext(name, funcs, starts, ends, code, ext, lines)
         if lines is not None:
             code.line_records = lines
             code.strings = strings
     return funcs
 
 
-def _split(osec: ObjSection, code: SectionCode, size: int) -> list[Function]:
-    """The functions of a section (not one function spanning it), checked."""
-    name = osec.name
+def _split(osec: ObjSection, code: SectionCode, size: int,
+           ) -> tuple[list[Function], list[int], list[int]]:
+    """The functions of a section (sorted by offset), checked; and where each
+    starts and ends (byte offsets)."""
     symbols = osec.symbols
     lds = code.lds
-    halves = {s + 1 for s in lds}
     funcs: list[Function] = []
+    starts: list[int] = []
+    ends: list[int] = []
     end_prev = 0
-    for off in sorted(symbols) if len(symbols) > 1 else symbols:
+    for off in sorted(symbols):
         sym = symbols[off]
         fsize = sym.size
         end = off + fsize
-        if (not fsize or fsize % SLOT or off % SLOT or end > size or off < end_prev
-                or (halves and (off // SLOT in halves or end // SLOT in halves))):
-            # Messages only when something is wrong.
-            where = f"section {name}: function {sym.name!r} at offset {off}"
-            if sym.size == 0 or sym.size % SLOT or off % SLOT:
-                raise CollectionError(f"{where}: size {sym.size} or offset is not a whole "
-                                      f"number of instructions")
-            if end > size:
-                raise CollectionError(f"{where}: size {sym.size} runs past the section "
-                                      f"({size} bytes)")
-            if off < end_prev:
-                raise CollectionError(f"{where}: overlaps the previous function (ends at "
-                                      f"{end_prev})")
-            raise CollectionError(f"{where}: starts or ends inside an ld_imm64")
+        if not fsize or fsize % SLOT or off % SLOT or end > size or off < end_prev:
+            _bad_function(osec, sym, off, size, end_prev)
+        slot = off >> 3
+        last = end >> 3
+        if lds:
+            k = bisect_left(lds, slot)
+            j = bisect_left(lds, last, k)
+            if (k and lds[k - 1] == slot - 1) or (j and lds[j - 1] == last - 1):
+                _bad_function(osec, sym, off, size, end_prev)
+            slot -= k
+            last -= j
         end_prev = end
-        funcs.append(Function(sym.name, osec, off, fsize // SLOT, sym.bind != _LOCAL, code,
-                              code.index(off), code.index(end)))
+        funcs.append(Function(sym.name, osec, off, fsize >> 3, sym.bind != _LOCAL, code,
+                              slot, last))
+        starts.append(off)
+        ends.append(end)
     code.functions = [(fn.offset, fn.start, fn.name, fn.line_infos) for fn in funcs]
-    return funcs
+    return funcs, starts, ends
 
 
-def _resolve_relative_calls(osec: ObjSection, raw: bytes, codes: bytes, code: SectionCode,
-                            calls: list[tuple[int, str]], little: bool) -> None:
+def _bad_function(osec: ObjSection, sym: elf.Symbol, off: int, size: int,
+                  end_prev: int) -> NoReturn:
+    """Raise what is wrong with function ``sym`` at ``off`` (something is)."""
+    where = f"section {osec.name}: function {sym.name!r} at offset {off}"
+    if sym.size == 0 or sym.size % SLOT or off % SLOT:
+        raise CollectionError(f"{where}: size {sym.size} or offset is not a whole "
+                              f"number of instructions")
+    if off + sym.size > size:
+        raise CollectionError(f"{where}: size {sym.size} runs past the section "
+                              f"({size} bytes)")
+    if off < end_prev:
+        raise CollectionError(f"{where}: overlaps the previous function (ends at "
+                              f"{end_prev})")
+    raise CollectionError(f"{where}: starts or ends inside an ld_imm64")
+
+
+def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
+                            calls: list[tuple[int, str]], pos: int) -> None:
     """LLVM < 9 encodes calls within one section as relative jumps with no
     relocation; they point at the callee's first instruction.
 
-    ``codes`` is the opcode byte of every slot: only slots holding a call opcode
-    are looked at, not every instruction.
+    Only bpf2bpf calls are looked at (found by a regular expression: a call
+    opcode, then src 1 in the register byte), not every instruction nor every
+    helper call; ``pos`` is where the first is.
     """
     relocated = osec.relocations
     lds = code.lds
-    slot = codes.find(_CALL)
-    while slot >= 0:
-        off = slot * SLOT
-        this = slot
-        slot = codes.find(_CALL, slot + 1)
-        regs = raw[off + 1]
-        # Helper calls (src 0) leave at the first test.
-        if (regs >> 4 if little else regs & 0xF) != _PSEUDO_CALL or off in relocated:
+    bo = code.byte_order
+    for match in (_PSEUDO_CALL_LE if bo == "<" else _PSEUDO_CALL_BE).finditer(raw, pos):
+        off = match.start()
+        if off % SLOT or off in relocated:
             continue
+        slot = off >> 3
         if lds:
-            k = bisect_left(lds, this)
-            if k and lds[k - 1] == this - 1:
+            k = bisect_left(lds, slot)
+            if k and lds[k - 1] == slot - 1:
                 continue  # the second half of an ld_imm64, not a call
-        imm = int.from_bytes(raw[off + 4:off + 8], "little" if little else "big", signed=True)
+            slot -= k
+        imm = _I32[bo](raw, off + 4)[0]
         dest = off + (imm + 1) * SLOT
         target = osec.symbols.get(dest)
         if target is None:
@@ -376,51 +396,55 @@ def _resolve_relative_calls(osec: ObjSection, raw: bytes, codes: bytes, code: Se
                 f"section {osec.name}: bpf2bpf call at offset {off} (imm {imm}) has "
                 f"no relocation and no function at offset {dest}"
             )
-        code.fixes.append((code.index(off), _PSEUDO_CALL, -1, target.name))
+        code.fixes.append((slot, _PSEUDO_CALL, -1, target.name))
         calls.append((off, target.name))
 
 
-def _attach_ext(name: str, funcs: list[Function], code: SectionCode, ext: ExtInfos,
-                packed: bytes | None) -> None:
+# A call opcode followed by a register byte with src BPF_PSEUDO_CALL (the high
+# nibble in little-endian objects, the low one in big-endian ones).  No byte
+# matches both halves of the pattern, so matches cannot overlap and none at a
+# slot start is hidden by an unaligned one.
+_PSEUDO_CALL_LE = re.compile(b"\\x%02x[\\x10-\\x1f]" % _CALL)
+_PSEUDO_CALL_BE = re.compile(
+    b"\\x%02x[%b]" % (_CALL, b"".join(b"\\x%02x" % b for b in range(0x01, 0x100, 0x10))))
+
+
+def _attach_ext(name: str, funcs: list[Function], starts: list[int], ends: list[int],
+                code: SectionCode, ext: ExtInfos, packed: bytes | None) -> None:
     """.BTF.ext insn_off are byte offsets into the section; give each record to
     the function containing it, as an index into that function's instructions.
 
-    ``funcs`` are sorted by offset and do not overlap.  Line records are only
-    checked here (all at once when they are packed); SectionCode places them.
-    Records are handled kind by kind (func_infos, line_infos, core_relos), so
-    the first bad record of the first kind is the one reported.
+    ``funcs`` are sorted by offset and do not overlap; ``starts`` and ``ends``
+    are their byte ranges.  Line records are only checked here (all at once
+    when they are packed); SectionCode places them.  Records are handled kind
+    by kind (func_infos, line_infos, core_relos), so the first bad record of
+    the first kind is the one reported.
     """
     func_infos = ext.func_infos.get(name)
-    lines = ext.line_infos.get(name) if packed is None else None
-    core_relos = ext.core_relos.get(name)
-    if packed is None and not func_infos and not lines and not core_relos:
-        return
-    if len(funcs) == 1:
-        fn = funcs[0]
-        starts = [fn.offset]
-        ends = [fn.offset + fn.slots * SLOT]
-    else:
-        starts = [fn.offset for fn in funcs]
-        ends = [fn.offset + fn.slots * SLOT for fn in funcs]
     if func_infos:
-        if len(func_infos) == len(funcs) and (
-            func_infos[0].insn_off == starts[0] if len(funcs) == 1
-            else [rec.insn_off for rec in func_infos] == starts
-        ):
-            # The usual shape: one record at the start of each function (a
-            # function's first instruction is always a valid place: index 0).
+        # The usual shape: one record at the start of each function (a
+        # function's first instruction is always a valid place: index 0).
+        if len(funcs) == 1:
+            if len(func_infos) == 1 and func_infos[0].insn_off == starts[0]:
+                funcs[0].func_infos.append((0, func_infos[0]))
+                func_infos = None
+        elif len(func_infos) == len(funcs) and [rec.insn_off for rec in func_infos] == starts:
             for fn, frec in zip(funcs, func_infos, strict=True):
                 fn.func_infos.append((0, frec))
-        else:
+            func_infos = None
+        if func_infos:
             for frec in func_infos:
                 k, i = place(name, funcs, code, starts, ends, frec.insn_off, "func_infos")
                 funcs[k].func_infos.append((i, frec))
     if packed is not None:
         _check_packed_lines(name, funcs, packed, code, starts, ends)
-    elif lines:
-        code.line_records = list(lines)
-        for lrec in lines:
-            place(name, funcs, code, starts, ends, lrec.insn_off, "line_infos")
+    else:
+        lines = ext.line_infos.get(name)
+        if lines:
+            code.line_records = list(lines)
+            for lrec in lines:
+                place(name, funcs, code, starts, ends, lrec.insn_off, "line_infos")
+    core_relos = ext.core_relos.get(name)
     if core_relos:
         for crec in core_relos:
             k, i = place(name, funcs, code, starts, ends, crec.insn_off, "core_relos")
@@ -447,33 +471,59 @@ def place(name: str, funcs: list[Function], code: SectionCode, starts: list[int]
     return k, slot - before - funcs[k].start
 
 
+# A packed line_info record: insn_off, file_name_off, line_off, line_col.
+_LINE_SIZE = 16
+# Up to this many records, a section's insn_offs are read by a Struct made for
+# that many (and kept); more go through an array.
+_LINE_STRUCTS_MAX = 256
+# By byte order, then by the records' total size.
+_LINE_STRUCTS: dict[str, dict[int, Callable[[bytes], tuple[int, ...]]]] = {"<": {}, ">": {}}
+
+
 def _check_packed_lines(name: str, funcs: list[Function], packed: bytes, code: SectionCode,
                         starts: list[int], ends: list[int]) -> None:
     """Every packed line record's insn_off is an instruction start inside a
     function: checked column-wise (C loops, not one Python step per record)
     when the functions tile the section; else, or on failure, record by record,
     which raises the first bad record's error."""
-    words = array("I", packed)
-    if code.byte_order != HOST_BYTE_ORDER:
-        words.byteswap()
-    offs = words[0::4]
-    if starts[0] == 0 and (
-        len(starts) == 1 or all(e == s for e, s in zip(ends, starts[1:], strict=False))
-    ) and max(offs) < ends[-1]:
+    bo = code.byte_order
+    size = len(packed)
+    structs = _LINE_STRUCTS[bo]
+    unpack = structs.get(size)
+    if unpack is None:
+        count = size // _LINE_SIZE
+        if count <= _LINE_STRUCTS_MAX and not size % _LINE_SIZE:
+            unpack = structs[size] = struct.Struct(bo + "I12x" * count).unpack
+    offs: Sequence[int]
+    if unpack is not None:
+        offs = unpack(packed)
+    else:
+        words = array("I", packed)
+        if bo != HOST_BYTE_ORDER:
+            words.byteswap()
+        offs = words[0::4]
+    if starts[0] == 0 and (len(starts) == 1 or ends[:-1] == starts[1:]) and (
+        max(offs) < ends[-1]
+    ):
         # The functions tile [0, end): what is left is that every record is
         # at a slot start (the low byte of insn_off, whichever the file's byte
         # order, is a multiple of 8) and not at the second half of an ld_imm64.
-        low = packed[0::_LINE_SIZE] if code.byte_order == "<" else packed[3::_LINE_SIZE]
-        lds = code.lds
-        if not low.translate(None, _MOD8_ZERO) and (
-            not lds or set(offs).isdisjoint([(s + 1) * SLOT for s in lds])
-        ):
-            return
+        low = packed[0::_LINE_SIZE] if bo == "<" else packed[3::_LINE_SIZE]
+        if not low.translate(None, _MOD8_ZERO):
+            lds = code.lds
+            if not lds:
+                return
+            if len(lds) <= 8:
+                for s in lds:
+                    if (s + 1) * SLOT in offs:
+                        break
+                else:
+                    return
+            elif set(offs).isdisjoint([(s + 1) * SLOT for s in lds]):
+                return
     for off in offs:
         place(name, funcs, code, starts, ends, off, "line_infos")
 
 
 # The bytes that are multiples of 8 (deleted: what remains is misaligned).
 _MOD8_ZERO = bytes(range(0, 256, SLOT))
-# A packed line_info record: insn_off, file_name_off, line_off, line_col.
-_LINE_SIZE = 16

@@ -121,7 +121,7 @@ def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, ve
           ) -> tuple[dict[str, ProgramSpec], dict[str, ProgramSpec]]:
     programs: dict[str, ProgramSpec] = {}
     hidden: dict[str, ProgramSpec] = {}
-    callees: dict[str, list[str]] = {}
+    callees: dict[str, list[Function]] = {}
     bo = obj.elf.byte_order
     text_index = obj.text_index
     deferred = ProgramSpec.deferred
@@ -147,12 +147,12 @@ def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, ve
         # .text-only functions are hidden and never loaded alone: no linking;
         # nor do the many programs that call nothing need any.
         if fn.callees and not is_text:
-            placed, order = link(fn, functions, callees)
-            if placed:
+            order = link(fn, functions, callees)
+            if order:
                 out[fn.name] = deferred(
                     fn.name, sec_name, ptype, atype, flags, attach_to, license_text, version,
-                    fn.slots, bo, tuple(n for n, _ in placed), fn.offset, autoload,
-                    fn.global_binding, _linked_body(fn, placed, order),
+                    fn.slots, bo, tuple([callee.name for callee in order]), fn.offset,
+                    autoload, fn.global_binding, _linked_body(fn, order),
                 )
                 continue
         out[fn.name] = deferred(
@@ -162,16 +162,16 @@ def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, ve
     return programs, hidden
 
 
-def _linked_body(fn: Function, placed: list[tuple[str, int]], order: list[Function],
-                 ) -> Callable[[], ProgramBody]:
+def _linked_body(fn: Function, order: list[Function]) -> Callable[[], ProgramBody]:
     """The builder of a program's linked code: its own instructions, then a copy
-    of each function in ``order`` (at the indices in ``placed``)."""
+    of each function in ``order``, each at the index the code before it ends."""
     def body() -> ProgramBody:
         insns = fn.instructions  # decodes the section first: line_infos are placed then
         func_infos = list(fn.func_infos)
         line_infos = list(fn.line_infos)
         core_relos = list(fn.core_relos)
-        for (_name, base), callee in zip(placed, order, strict=True):
+        for callee in order:
+            base = len(insns)
             insns.extend(linker.copy_instructions(callee))
             func_infos.extend((base + i, rec) for i, rec in callee.func_infos)
             line_infos.extend((base + i, rec) for i, rec in callee.line_infos)
