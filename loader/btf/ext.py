@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from loader.btf import records as r
@@ -74,18 +74,23 @@ for _cls in (FuncInfo, LineInfo, CoreRelo):
     _install_fast_init(_cls)
 
 
-def _string(strings: StringTable, off: int, where: str) -> str:
+def _string(get: Callable[[int], str], off: int, what: str, pos: int) -> str:
+    """A section name; the fault names the block and the header's offset."""
     try:
-        return strings.get(off)
+        return get(off)
     except BTFError as exc:
-        raise ExtInfoError(f"{where}: {exc}") from None
+        raise ExtInfoError(f"{what} section name at offset {pos}: {exc}") from None
 
 
 def _blocks(
     data: bytes, start: int, length: int, what: str, min_size: int, rec: r.Records,
     strings: StringTable,
 ) -> tuple[int | None, list[tuple[str, int, int]]]:
-    """(record size, [(section name, records offset, count)]) of one info block."""
+    """(record size, [(section name, records offset, count)]) of one info block.
+
+    Every fault of a block's framing is raised here (the fast walkers below
+    call this to report one).
+    """
     if length == 0:
         return None, []
     if length < 4:
@@ -96,17 +101,18 @@ def _blocks(
             f"{what} record size at offset {start}: {rec_size} (need >= {min_size}, multiple of 4)"
         )
     pos, end = start + 4, start + length
-    out = []
+    out: list[tuple[str, int, int]] = []
     # Section names repeat across the blocks: the table's memo answers most.
-    known = strings.known()
+    known, get = strings.known(), strings.get
     unpack = rec.ext_info_sec.unpack_from
+    append = out.append
     while pos < end:
         if end - pos < 8:
             raise ExtInfoError(f"{what} section header at offset {pos}: truncated")
         name_off, count = unpack(data, pos)
         name = known(name_off)
         if name is None:
-            name = _string(strings, name_off, f"{what} section name at offset {pos}")
+            name = _string(get, name_off, what, pos)
         if count == 0:
             raise ExtInfoError(f"{what} section {name!r} at offset {pos}: zero records")
         pos += 8
@@ -115,9 +121,84 @@ def _blocks(
                 f"{what} section {name!r} at offset {pos - 8}: {count} records of "
                 f"{rec_size} bytes exceed the {end - pos} bytes left"
             )
-        out.append((name, pos, count))
+        append((name, pos, count))
         pos += count * rec_size
     return rec_size, out
+
+
+def _func_block(data: bytes, start: int, length: int, rec: r.Records, strings: StringTable,
+                out: dict[str, list[FuncInfo]]) -> None:
+    """:func:`_blocks` of a func_info block of 8-byte records (what compilers emit),
+    building each section's FuncInfos on the way (a record cannot fail).  On any
+    fault, :func:`_blocks` walks the block again and reports it."""
+    pos, end = start + 4, start + length
+    known, get = strings.known(), strings.get
+    head = rec.ext_info_sec.unpack_from
+    one = rec.bpf_func_info.unpack_from
+    many = rec.bpf_func_info.iter_unpack
+    while pos < end:
+        if end - pos < 8:
+            break
+        name_off, count = head(data, pos)
+        name = known(name_off)
+        if name is None:
+            try:
+                name = get(name_off)
+            except BTFError:
+                break
+        pos += 8
+        if count == 0 or count > (end - pos) >> 3:
+            break
+        if count == 1:
+            # Mostly one record per section (a program): no slice, no iterator.
+            insn, tid = one(data, pos)
+            lst = out.get(name)
+            if lst is None:
+                out[name] = [FuncInfo(insn, tid)]
+            else:
+                lst.append(FuncInfo(insn, tid))
+            pos += 8
+            continue
+        stop = pos + (count << 3)
+        out.setdefault(name, []).extend([FuncInfo(insn, tid)
+                                         for insn, tid in many(data[pos:stop])])
+        pos = stop
+    else:
+        return
+    _blocks(data, start, length, "func_info", _MIN_FUNC_INFO, rec, strings)
+    raise AssertionError("func_info: a fault the careful walk did not see")
+
+
+def _line_block_packed(data: bytes, start: int, length: int, rec: r.Records,
+                       strings: StringTable) -> dict[str, bytes]:
+    """:func:`_blocks` of a line_info block of 16-byte records, keeping each
+    section's records packed on the way: ``{section: records}``.  On any fault,
+    :func:`_blocks` walks the block again and reports it."""
+    pos, end = start + 4, start + length
+    known, get = strings.known(), strings.get
+    head = rec.ext_info_sec.unpack_from
+    packed: dict[str, bytes] = {}
+    while pos < end:
+        if end - pos < 8:
+            break
+        name_off, count = head(data, pos)
+        name = known(name_off)
+        if name is None:
+            try:
+                name = get(name_off)
+            except BTFError:
+                break
+        pos += 8
+        if count == 0 or count > (end - pos) >> 4:
+            break
+        stop = pos + (count << 4)
+        prev = packed.get(name)
+        packed[name] = data[pos:stop] if prev is None else prev + data[pos:stop]
+        pos = stop
+    else:
+        return packed
+    _blocks(data, start, length, "line_info", _MIN_LINE_INFO, rec, strings)
+    raise AssertionError("line_info: a fault the careful walk did not see")
 
 
 def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> ExtInfos:
@@ -163,22 +244,51 @@ def decode_line_infos(records: bytes, byte_order: r.ByteOrder,
 HOST_BYTE_ORDER = "<" if sys.byteorder == "little" else ">"
 
 
-def _strings_ok(strings: StringTable, data: bytes, secs: list[tuple[str, int, int]],
+def _strings_ok(strings: StringTable, records: Iterable[bytes],
                 byte_order: r.ByteOrder) -> bool:
-    """Whether every file and line name offset of these (16-byte) line records
-    reads a string, checked column-wise: an offset reads one iff it is at or
-    before the table's last NUL."""
+    """Whether every file and line name offset of these packed (16-byte) line
+    records reads a string: an offset reads one iff it is below ``limit``, one
+    past the table's last NUL."""
     if strings.base is not None:
         return False
-    if not secs:
+    # All sections' records at once: one check per column, not per section.
+    packed = b"".join(records)
+    if not packed:
         return True
     limit = strings.raw.rfind(b"\0") + 1
-    # All sections' records in one array: one max per column, not per section.
-    words = array("I", b"".join(data[pos:pos + count * _MIN_LINE_INFO]
-                                for _name, pos, count in secs))
+    # The column passes have a fixed cost: below ~32 records max is cheaper.
+    if limit <= 0xFFFF and len(packed) >= 32 * _MIN_LINE_INFO:
+        return _columns_below(packed, limit, byte_order)
+    words = array("I", packed)
     if byte_order != HOST_BYTE_ORDER:
         words.byteswap()
     return max(words[1::4]) < limit and max(words[2::4]) < limit
+
+
+def _columns_below(packed: bytes, limit: int, byte_order: r.ByteOrder) -> bool:
+    """Whether words 1 and 2 of every 16-byte record are below ``limit`` (< 2**16),
+    in C-level passes over byte columns (``max`` over the words makes an int per
+    record and costs several times more).
+
+    A word is below the limit iff its two high bytes are 0 and its byte 1 is
+    below ``limit >> 8``, or equal to it with byte 0 below ``limit & 0xFF``.
+    """
+    # Offsets of a record's word 1 bytes 0..3; word 2's are 4 further.
+    b0, b1, b2, b3 = (4, 5, 6, 7) if byte_order == "<" else (7, 6, 5, 4)
+    high = packed[b2::16] + packed[b3::16] + packed[b2 + 4::16] + packed[b3 + 4::16]
+    if high.count(0) != len(high):
+        return False
+    hi, lo = limit >> 8, limit & 0xFF
+    # byte 1: 0 below hi, 1 equal (byte 0 decides), 2 above (too big).
+    mid = (packed[b1::16] + packed[b1 + 4::16]).translate(
+        bytes(hi) + b"\1" + b"\2" * (255 - hi))
+    if b"\2" in mid:
+        return False
+    if b"\1" not in mid:
+        return True
+    # byte 0: 1 where it is too big; a word fails where both columns say 1.
+    low = (packed[b0::16] + packed[b0 + 4::16]).translate(bytes(lo) + b"\1" * (256 - lo))
+    return not int.from_bytes(mid, "little") & int.from_bytes(low, "little")
 
 
 def _parse_ext(
@@ -204,13 +314,14 @@ def _parse_ext(
     if hdr_len >= r.BTF_EXT_HEADER_CORE_SIZE:
         co, cl = rec.ext_header_core.unpack_from(data, r.BTF_EXT_HEADER_V1_SIZE)
     avail = len(data) - hdr_len
-    for what, off, length in (("func_info", fo, fl), ("line_info", lo, ll),
-                              ("core_relo", co, cl)):
-        if off + length > avail:
-            raise ExtInfoError(
-                f".BTF.ext {what} (offset {off}, length {length}) past the end: "
-                f"{avail} bytes follow the header"
-            )
+    if fo + fl > avail or lo + ll > avail or co + cl > avail:
+        for what, off, length in (("func_info", fo, fl), ("line_info", lo, ll),
+                                  ("core_relo", co, cl)):
+            if off + length > avail:
+                raise ExtInfoError(
+                    f".BTF.ext {what} (offset {off}, length {length}) past the end: "
+                    f"{avail} bytes follow the header"
+                )
     infos = ExtInfos(hdr_len=hdr_len)
     # Records are read with iter_unpack over each section's slice (one C loop) when
     # they have the known size, which is what every compiler emits.  Names are
@@ -218,27 +329,35 @@ def _parse_ext(
     # costs more than the few distinct file names and source lines need.
     names = strings.get
     known = strings.known()
-    size, secs = _blocks(data, hdr_len + fo, fl, "func_info", _MIN_FUNC_INFO, rec, strings)
-    infos.func_info_rec_size = size
+    func_infos = infos.func_infos
+    start = hdr_len + fo
     fmt = rec.bpf_func_info
-    for name, pos, count in secs:
-        assert size is not None
-        lst = infos.func_infos.setdefault(name, [])
-        if size == _MIN_FUNC_INFO:
-            lst.extend(FuncInfo(insn, tid) for insn, tid in fmt.iter_unpack(
-                data[pos:pos + count * size]))
-            continue
-        for p in range(pos, pos + count * size, size):
-            insn, tid = fmt.unpack_from(data, p)
-            lst.append(FuncInfo(insn, tid, data[p + 8:p + size]))
-    size, secs = _blocks(data, hdr_len + lo, ll, "line_info", _MIN_LINE_INFO, rec, strings)
-    infos.line_info_rec_size = size
-    packed: dict[str, bytes] = {}
-    if pack_lines and size == _MIN_LINE_INFO and _strings_ok(strings, data, secs, byte_order):
+    if fl >= 4 and rec.u32.unpack_from(data, start)[0] == _MIN_FUNC_INFO:
+        infos.func_info_rec_size = _MIN_FUNC_INFO
+        _func_block(data, start, fl, rec, strings, func_infos)
+    else:
+        size, secs = _blocks(data, start, fl, "func_info", _MIN_FUNC_INFO, rec, strings)
+        infos.func_info_rec_size = size
         for name, pos, count in secs:
-            packed[name] = packed.get(name, b"") + data[pos:pos + count * size]
-        secs = []
-    if sum(count for _, _, count in secs) > len(strings) // _BYTES_PER_LOOKUP:
+            assert size is not None
+            lst = func_infos.setdefault(name, [])
+            for p in range(pos, pos + count * size, size):
+                insn, tid = fmt.unpack_from(data, p)
+                lst.append(FuncInfo(insn, tid, data[p + 8:p + size]))
+    start = hdr_len + lo
+    packed: dict[str, bytes] = {}
+    if (pack_lines and strings.base is None and ll >= 4
+            and rec.u32.unpack_from(data, start)[0] == _MIN_LINE_INFO):
+        size, secs = _MIN_LINE_INFO, []
+        packed = _line_block_packed(data, start, ll, rec, strings)
+        if not _strings_ok(strings, packed.values(), byte_order):
+            # Decoded below instead, each record's fault in record order.
+            packed = {}
+            size, secs = _blocks(data, start, ll, "line_info", _MIN_LINE_INFO, rec, strings)
+    else:
+        size, secs = _blocks(data, start, ll, "line_info", _MIN_LINE_INFO, rec, strings)
+    infos.line_info_rec_size = size
+    if secs and sum(count for _, _, count in secs) > len(strings) // _BYTES_PER_LOOKUP:
         # Source lines are mostly distinct strings: with enough records for the
         # table's size, one split of the whole table is cheaper than a lookup each.
         strings.mapping()

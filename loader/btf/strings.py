@@ -69,23 +69,24 @@ class StringTable:
 
     def get(self, offset: int) -> str:
         """The string at ``offset`` (combined space); it may start mid-string."""
-        if offset < self.start_offset:
+        local = offset - self.start_offset
+        if local < 0:
             assert self.base is not None
             return self.base.get(offset)
         index = self._by_offset
         found = index.get(offset) if index is not None else self._direct.get(offset)
         if found is not None:
             return found
-        local = offset - self.start_offset
-        if local >= len(self.raw):
-            raise BTFError(
-                f"string offset {offset} past the string table "
-                f"(ends at {self.end_offset})"
-            )
-        end = self.raw.find(b"\0", local)
+        raw = self.raw
+        end = raw.find(b"\0", local)
         if end < 0:
+            if local >= len(raw):
+                raise BTFError(
+                    f"string offset {offset} past the string table "
+                    f"(ends at {self.end_offset})"
+                )
             raise BTFError(f"string at offset {offset} is not NUL-terminated")
-        found = decode_str(self.raw[local:end])
+        found = raw[local:end].decode(_ENCODING, _ERRORS)
         if index is None:
             self._direct[offset] = found
         return found
