@@ -309,7 +309,18 @@ def _section_functions(
                 funcs[k].callees.append(ref)
     if ext is not None:
         lines = packed_lines.get(name) if packed_lines is not None else None
-        _attach_ext(name, funcs, starts, ends, code, ext, lines)
+        func_infos = ext.func_infos.get(name)
+        if (lines is not None and func_infos is not None and len(funcs) == 1 == len(func_infos)
+                and func_infos[0].insn_off == starts[0] == 0 and not ext.core_relos.get(name)):
+            # The usual shape, checked inline: one function, its func_info at
+            # its start, line records that tile-check at once (else
+            # _check_packed_lines finds the first bad one), no CO-RE records.
+            funcs[0].func_infos.append((0, func_infos[0]))
+            unpack = _LINE_STRUCTS[bo].get(len(lines))
+            if unpack is None or not _lines_fit(unpack(lines), lines, ends[0], lds, little):
+                _check_packed_lines(name, funcs, lines, code, starts, ends)
+        else:
+            _attach_ext(name, funcs, starts, ends, code, ext, lines)
         if lines is not None:
             code.line_records = lines
             code.strings = strings
@@ -323,30 +334,31 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
     symbols = osec.symbols
     lds = code.lds
     funcs: list[Function] = []
-    starts: list[int] = []
     ends: list[int] = []
+    entries = []
+    starts = sorted(symbols)
     end_prev = 0
-    for off in sorted(symbols):
+    for off in starts:
         sym = symbols[off]
         fsize = sym.size
         end = off + fsize
-        if not fsize or fsize % SLOT or off % SLOT or end > size or off < end_prev:
+        if not fsize or (fsize | off) & 7 or end > size or off < end_prev:
             _bad_function(osec, sym, off, size, end_prev)
-        slot = off >> 3
+        first = off >> 3
         last = end >> 3
         if lds:
-            k = bisect_left(lds, slot)
+            k = bisect_left(lds, first)
             j = bisect_left(lds, last, k)
-            if (k and lds[k - 1] == slot - 1) or (j and lds[j - 1] == last - 1):
+            if (k and lds[k - 1] == first - 1) or (j and lds[j - 1] == last - 1):
                 _bad_function(osec, sym, off, size, end_prev)
-            slot -= k
+            first -= k
             last -= j
         end_prev = end
-        funcs.append(Function(sym.name, osec, off, fsize >> 3, sym.bind != _LOCAL, code,
-                              slot, last))
-        starts.append(off)
+        fn = Function(sym.name, osec, off, fsize >> 3, sym.bind != _LOCAL, code, first, last)
+        funcs.append(fn)
         ends.append(end)
-    code.functions = [(fn.offset, fn.start, fn.name, fn.line_infos) for fn in funcs]
+        entries.append((off, first, fn.name, fn.line_infos))
+    code.functions = entries
     return funcs, starts, ends
 
 
@@ -502,27 +514,32 @@ def _check_packed_lines(name: str, funcs: list[Function], packed: bytes, code: S
         if bo != HOST_BYTE_ORDER:
             words.byteswap()
         offs = words[0::4]
-    if starts[0] == 0 and (len(starts) == 1 or ends[:-1] == starts[1:]) and (
-        max(offs) < ends[-1]
+    if starts[0] == 0 and (len(starts) == 1 or ends[:-1] == starts[1:]) and _lines_fit(
+        offs, packed, ends[-1], code.lds, bo == "<"
     ):
-        # The functions tile [0, end): what is left is that every record is
-        # at a slot start (the low byte of insn_off, whichever the file's byte
-        # order, is a multiple of 8) and not at the second half of an ld_imm64.
-        low = packed[0::_LINE_SIZE] if bo == "<" else packed[3::_LINE_SIZE]
-        if not low.translate(None, _MOD8_ZERO):
-            lds = code.lds
-            if not lds:
-                return
-            if len(lds) <= 8:
-                for s in lds:
-                    if (s + 1) * SLOT in offs:
-                        break
-                else:
-                    return
-            elif set(offs).isdisjoint([(s + 1) * SLOT for s in lds]):
-                return
+        return
     for off in offs:
         place(name, funcs, code, starts, ends, off, "line_infos")
+
+
+def _lines_fit(offs: Sequence[int], packed: bytes, end: int, lds: list[int],
+               little: bool) -> bool:
+    """Whether every line record (insn_off ``offs``, records ``packed``) is at
+    an instruction start of ``[0, end)`` (functions that tile it), checked
+    column-wise: below ``end``; a multiple of 8 (the low byte of insn_off,
+    whichever the byte order); not the second half of an ld_imm64."""
+    if max(offs) >= end or (
+        packed[0::_LINE_SIZE] if little else packed[3::_LINE_SIZE]
+    ).translate(None, _MOD8_ZERO):
+        return False
+    if not lds:
+        return True
+    if len(lds) <= 8:
+        for s in lds:
+            if (s + 1) * SLOT in offs:
+                return False
+        return True
+    return set(offs).isdisjoint([(s + 1) * SLOT for s in lds])
 
 
 # The bytes that are multiples of 8 (deleted: what remains is misaligned).
