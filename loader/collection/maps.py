@@ -77,7 +77,7 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
                 # one pass.  Anything else (or any doubt) takes the careful path
                 # below from its start (``out`` untouched), so every error is still
                 # raised here, in libbpf's order, with the same message.
-                fast = _Words(btf).section(osec, ids[0], out)
+                fast = BTFWords(btf).section(osec, ids[0], out)
                 if fast is not None:
                     _load_values(obj, osec, fast)
                     continue
@@ -92,7 +92,7 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
                 + (f": ids {ids[:8]}" if ids else "")
             )
         ds_id = ids[0]
-        rw = _Words(btf)
+        rw = BTFWords(btf)
         datasec = btf.type_by_id(ds_id)
         assert isinstance(datasec, t.Datasec)
         data = sec.data()
@@ -207,9 +207,11 @@ _Placed = tuple[int, int, MapSpec, int]
 _VAR_INFO = r.BTF_KIND_VAR << 24
 _PTR_INFO = r.BTF_KIND_PTR << 24
 _ARRAY_INFO = r.BTF_KIND_ARRAY << 24
+# info & 0x7FFF0000 of a FUNC_PROTO with no unused bits.
+_PROTO_INFO = r.BTF_KIND_FUNC_PROTO << 24
 # info & 0x7FFF0000 of a STRUCT with no unused bits (kflag and vlen masked off).
 _STRUCT_INFO = r.BTF_KIND_STRUCT << 24
-# Member codes for _Words.fields.
+# Member codes for BTFWords.fields.
 (_TYPE, _MAX_ENTRIES, _KEY, _VALUE, _MAP_FLAGS, _KEY_SIZE, _VALUE_SIZE, _MAP_EXTRA,
  _NUMA_NODE, _PINNING, _VALUES) = range(11)
 _MEMBER_CODES = {
@@ -222,7 +224,7 @@ _BAD = (-1, 0, 0)
 _UNSEEN = (-1, -1)
 
 
-class _Words:
+class BTFWords:
     """Map definitions read straight from one spec's BTF words.
 
     Decoding a definition's struct, its members' pointer targets and the key and
@@ -364,7 +366,7 @@ class _Words:
             info = words[pos + 1]
             if info & 0x7FFF0000 != _STRUCT_INFO:
                 return None
-        if words[pos] >= self.names_below and not self._name_ok(words[pos]):
+        if words[pos] >= self.names_below and not self.name_ok(words[pos]):
             return None
         memo, end = self.members, self.end
         mtype = key_size = value_size = max_entries = flags = extra = numa = pinning = 0
@@ -472,34 +474,72 @@ class _Words:
         """(kind, id) of what 'values' (ARRAY[0] of modifiers* PTR to modifiers* X)
         points to, each type checked as its decode would; X must be a FUNC_PROTO
         (checked here) or a STRUCT (checked by :meth:`fields`)."""
-        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        words, end = self.words, self.end
         pos = self._pos(type_id)
         if pos < 0 or (words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_ARRAY:
             return None
         if words[pos + 2] or words[pos + 3] >= end or words[pos + 4] >= end or words[pos + 5]:
             return None
-        ptr = self.resolve(words[pos + 3])
-        if not ptr:
-            return None
-        pos = offsets[ptr - first]
-        if (words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_PTR or words[pos + 2] >= end:
-            return None
-        target = self.resolve(words[pos + 2])
+        target = self.pointee(words[pos + 3])
         if not target:
             return None
-        pos = offsets[target - first]
-        kind = (words[pos + 1] >> 24) & 0x1F
+        kind = (words[self.offsets[target - self.first] + 1] >> 24) & 0x1F
         if kind == r.BTF_KIND_FUNC_PROTO:
-            if words[pos + 2] >= end:
+            if not self.proto_ok(target):
                 return None
-            for j in range(pos + 3, pos + 3 + 2 * (words[pos + 1] & 0xFFFF), 2):
-                if words[j + 1] >= end or not self._name_ok(words[j]):
-                    return None
         elif kind != r.BTF_KIND_STRUCT:
             return None
         return kind, target
 
-    def _name_ok(self, off: int) -> bool:
+    def pointee(self, type_id: int) -> int:
+        """``btf.resolve(ptr.type)`` of the PTR that ``btf.resolve(type_id)`` is,
+        every type on the way checked as its decode would; 0 for anything else."""
+        ptr = self.resolve(type_id)
+        if not ptr:
+            return 0
+        words = self.words
+        pos = self.offsets[ptr - self.first]
+        if (words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_PTR or words[pos + 2] >= self.end:
+            return 0
+        return self.resolve(words[pos + 2])
+
+    def proto_ok(self, type_id: int) -> bool:
+        """Whether the FUNC_PROTO ``type_id`` (whose header :meth:`resolve` checked)
+        decodes: return and param types in range, param names readable."""
+        words, end = self.words, self.end
+        pos = self.offsets[type_id - self.first]
+        if words[pos + 2] >= end:
+            return False
+        stop = pos + 3 + 2 * (words[pos + 1] & 0xFFFF)
+        if stop == pos + 3:
+            return True
+        if max(words[pos + 4:stop:2]) >= end:
+            return False
+        return max(words[pos + 3:stop:2]) < self.names_below or all(
+            self.name_ok(off) for off in words[pos + 3:stop:2]
+        )
+
+    def func_pointer(self, type_id: int) -> bool:
+        """Whether ``btf.resolve(type_id)`` is a PTR to (modifiers*) a FUNC_PROTO,
+        every type on the way decoding cleanly."""
+        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        if first <= type_id < end:
+            # The usual member: a plain PTR straight to a FUNC_PROTO.
+            pos = offsets[type_id - first]
+            target = words[pos + 2]
+            if (words[pos + 1] == _PTR_INFO and words[pos] < self.names_below
+                    and first <= target < end):
+                pos = offsets[target - first]
+                if (words[pos + 1] & 0x7FFF0000 == _PROTO_INFO
+                        and words[pos] < self.names_below and self.proto_ok(target)):
+                    return True
+        target = self.pointee(type_id)
+        return bool(target) and (
+            (words[offsets[target - first] + 1] >> 24) & 0x1F == r.BTF_KIND_FUNC_PROTO
+            and self.proto_ok(target)
+        )
+
+    def name_ok(self, off: int) -> bool:
         if off < self.names_below or self.known(off) is not None:
             return True
         try:
@@ -517,7 +557,7 @@ class _Words:
         info = words[pos + 1]
         if info & INFO_UNUSED_MASK or (info & 0xFFFF and (info >> 24) & 0x1F in _NO_VLEN_KINDS):
             return -1
-        if not self._name_ok(words[pos]):
+        if not self.name_ok(words[pos]):
             return -1
         return pos
 
@@ -648,7 +688,7 @@ class _Words:
             if kind == r.BTF_KIND_STRUCT or kind == r.BTF_KIND_UNION:
                 # The decoder checks each member's type id and name.
                 for j in range(pos + 3, pos + 3 + 3 * (words[pos + 1] & 0xFFFF), 3):
-                    if words[j + 1] >= end or not self._name_ok(words[j]):
+                    if words[j + 1] >= end or not self.name_ok(words[j]):
                         return None
                 return mult * st
             if kind == r.BTF_KIND_PTR:
@@ -668,7 +708,7 @@ class _Words:
         return None
 
 
-def _uint_member(btf: BTFSpec, rw: _Words, member: _Member, map_name: str) -> int:
+def _uint_member(btf: BTFSpec, rw: BTFWords, member: _Member, map_name: str) -> int:
     """The value of a ``__uint(name, N)`` member (or cilium's ``__ulong`` enum)."""
     mname, mtype, _ = member
     fast = rw.uint(mtype)
@@ -692,14 +732,14 @@ def _uint_member(btf: BTFSpec, rw: _Words, member: _Member, map_name: str) -> in
     )
 
 
-def _u32_member(btf: BTFSpec, rw: _Words, member: _Member, map_name: str) -> int:
+def _u32_member(btf: BTFSpec, rw: BTFWords, member: _Member, map_name: str) -> int:
     value = _uint_member(btf, rw, member, map_name)
     if value > 0xFFFFFFFF:
         raise CollectionError(f"map {map_name!r}: member {member[0]!r}: {value} exceeds u32")
     return value
 
 
-def _typed_member(btf: BTFSpec, rw: _Words, member: _Member, map_name: str) -> tuple[int, int]:
+def _typed_member(btf: BTFSpec, rw: BTFWords, member: _Member, map_name: str) -> tuple[int, int]:
     """``__type(key, T)``: a pointer to T; returns (T's id, T's size)."""
     mname, mtype, _ = member
     target = rw.pointer(mtype)
@@ -729,7 +769,7 @@ def _set_size(old: int, new: int, map_name: str, what: str) -> int:
 _U32_FIELDS = {"type": "type", "max_entries": "max_entries", "map_flags": "flags"}
 
 
-def _map_from_btf(btf: BTFSpec, rw: _Words, members: list[_Member], name: str, *,
+def _map_from_btf(btf: BTFSpec, rw: BTFWords, members: list[_Member], name: str, *,
                   inner: bool) -> MapSpec:
     spec = MapSpec(name, 0, 0, 0, 0)
     last = len(members) - 1
@@ -785,7 +825,7 @@ def _map_from_btf(btf: BTFSpec, rw: _Words, members: list[_Member], name: str, *
     return spec
 
 
-def _values_member(btf: BTFSpec, rw: _Words, member: _Member, spec: MapSpec,
+def _values_member(btf: BTFSpec, rw: BTFWords, member: _Member, spec: MapSpec,
                    name: str) -> MapSpec | None:
     arr = btf.type_by_id(member[1])
     if not isinstance(arr, t.Array) or arr.nelems:

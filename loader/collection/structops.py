@@ -22,7 +22,9 @@ import functools
 from loader import elf
 from loader.btf import records as r
 from loader.btf import types as t
+from loader.btf.spec import INFO_UNUSED_MASK
 from loader.btf.spec import Spec as BTFSpec
+from loader.collection.maps import BTFWords
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
 from loader.collection.spec import MapKV, MapSpec, StructOpsMember
 from loader.errors import BTFError, CollectionError, RelocationError, UnsupportedError
@@ -36,6 +38,8 @@ _INSN = 8
 
 def load_struct_ops(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
     for osec in obj.sections_of(Kind.STRUCT_OPS):
+        if _load_plain_section(obj, osec, out):
+            continue
         try:
             _load_section(obj, osec, out)
         except BTFError as exc:
@@ -87,6 +91,126 @@ def _load_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpec]) ->
         out[var.name] = spec
         placed.append((vsi.offset, vsi.offset + typ.size, spec, typ))
     _collect_relocations(obj, osec, btf, placed)
+
+
+_VAR_INFO = r.BTF_KIND_VAR << 24
+_STRUCT_OPS_PROG = int(ProgType.STRUCT_OPS)
+# info & 0x7FFF0000 of a STRUCT with no unused bits (kflag and vlen masked off).
+_STRUCT_INFO = r.BTF_KIND_STRUCT << 24
+
+
+def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpec]) -> bool:
+    """:func:`_load_section` read straight from the BTF words, for a section where
+    nothing is wrong: True when done, False (``out`` untouched) on anything unusual,
+    for the careful path to say what.  It succeeds only where the careful path does,
+    with the same specs (no type is decoded: its checks are made on the words)."""
+    sec = osec.section
+    name = sec.name
+    btf = obj.btf
+    if sec.type != elf.SHT_PROGBITS or btf is None:
+        return False
+    ids = btf.datasecs().get(name)
+    if ids is None or len(ids) != 1:
+        return False
+    rw = BTFWords(btf)
+    words, offsets, first, end = rw.words, rw.offsets, rw.first, rw.end
+    pos = offsets[ids[0] - first]
+    info = words[pos + 1]
+    if info & INFO_UNUSED_MASK:
+        return False
+    names_below = rw.names_below
+    data = bytes(sec.data())
+    flags = BPF_F_LINK if name == STRUCT_OPS_LINK_SEC else 0
+    new: dict[str, MapSpec] = {}
+    # (start, end, spec, struct's word position) of each variable.
+    placed: list[tuple[int, int, MapSpec, int]] = []
+    for j in range(pos + 3, pos + 3 + 3 * (info & 0xFFFF), 3):
+        vt, start = words[j], words[j + 1]
+        if not first <= vt < end:
+            return False
+        vpos = offsets[vt - first]
+        if words[vpos + 1] != _VAR_INFO or words[vpos + 2] >= end:
+            return False
+        var_name = rw.string(words[vpos])
+        struct_id = rw.resolve(words[vpos + 2])
+        if var_name is None or not struct_id:
+            return False
+        spos = offsets[struct_id - first]
+        sinfo = words[spos + 1]
+        # A STRUCT with a name (resolve checked it is readable) ...
+        if sinfo & 0x7FFF0000 != _STRUCT_INFO or not rw.string(words[spos]):
+            return False
+        # ... whose members decode: type ids in range, names readable.
+        stop = spos + 3 + 3 * (sinfo & 0xFFFF)
+        if stop > spos + 3:
+            if max(words[spos + 4:stop:3]) >= end:
+                return False
+            if max(words[spos + 3:stop:3]) >= names_below and not all(
+                rw.name_ok(off) for off in words[spos + 3:stop:3]
+            ):
+                return False
+        size = words[spos + 2]
+        if start + size > sec.size or var_name in out or var_name in new:
+            return False
+        spec = new[var_name] = MapSpec(
+            name=var_name, type=MapType.STRUCT_OPS, key_size=4, value_size=size,
+            max_entries=1, flags=flags, value_type_id=struct_id, section=name,
+            section_offset=start, contents=(MapKV(0, data[start:start + size]),),
+        )
+        placed.append((start, start + size, spec, spos))
+    members: dict[str, list[StructOpsMember]] = {}
+    bound: dict[str, tuple[int, int]] = {}
+    # Member type id -> whether it is a function pointer (see _is_func_pointer).
+    seen: dict[int, bool] = {}
+    by_index = obj.by_index
+    relocations = osec.relocations
+    for off in sorted(relocations) if len(relocations) > 1 else relocations:
+        owner = None
+        for place in placed:
+            if place[0] <= off < place[1]:
+                owner = place
+                break
+        if owner is None:
+            return False
+        start, _end, spec, spos = owner
+        sinfo = words[spos + 1]
+        moff = off - start
+        if sinfo >= 0x80000000:
+            return False  # kflag: bitfield offsets (no struct_ops struct has them)
+        # The first member at that offset, as the careful path's search finds it
+        # (array.index: the first match).
+        member_offsets = words[spos + 5:spos + 3 + 3 * (sinfo & 0xFFFF):3]
+        if moff * 8 not in member_offsets:
+            return False
+        index = member_offsets.index(moff * 8)
+        mpos = spos + 3 + 3 * index
+        mtype = words[mpos + 1]
+        ok = seen.get(mtype)
+        if ok is None:
+            ok = seen[mtype] = rw.func_pointer(mtype)
+        sym = relocations[off]
+        target = by_index[sym.shndx]
+        if not ok or target.kind is not Kind.PROGRAM or sym.value % _INSN:
+            return False
+        func = target.symbols.get(sym.value)
+        if func is None or _prog_type(target.section.name) != _STRUCT_OPS_PROG:
+            return False
+        key = (spec.value_type_id, index)
+        if bound.setdefault(func.name, key) != key:
+            return False
+        member_name = rw.known(words[mpos])
+        if member_name is None:
+            member_name = rw.string(words[mpos])
+            if member_name is None:
+                return False
+        found = members.get(spec.name)
+        if found is None:
+            found = members[spec.name] = []
+        found.append(StructOpsMember(member_name, index, moff, func.name))
+    for _start, _end, spec, _spos in placed:
+        spec.struct_ops = tuple(members.get(spec.name, ()))
+    out.update(new)
+    return True
 
 
 def _is_func_pointer(btf: BTFSpec, type_id: int) -> bool:
