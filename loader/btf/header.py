@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 
 from loader.btf import records as r
+from loader.btf.types import _install_fast_init
 from loader.errors import BTFError
 
 LAYOUT_ENTRY_SIZE = 4
@@ -46,6 +47,10 @@ class Header:
         return sorted((s for s in secs if s[2]), key=lambda s: (s[1], s[2]))
 
 
+# A header is built per blob: skip the frozen dataclass's setattr per field.
+_install_fast_init(Header)
+
+
 def detect_byte_order(data: bytes) -> r.ByteOrder:
     if len(data) < 2:
         raise BTFError(f"truncated BTF header: {len(data)} bytes, need {r.BTF_HEADER_V1_SIZE}")
@@ -56,9 +61,23 @@ def detect_byte_order(data: bytes) -> r.ByteOrder:
     raise BTFError(f"bad BTF magic at offset 0: 0x{data[0] | data[1] << 8:04x}")
 
 
+# What every compiler writes: hdr_len 24, the type section first, the strings
+# right after it and nothing past them.  parse_header accepts such a header in a
+# few comparisons; anything else goes through the checks one by one.
+_PLAIN = {bo: struct.Struct(bo + "HBBIIIII") for bo in ("<", ">")}
+
+
 def parse_header(data: bytes) -> Header:
     """Check the header and the placement of every section in ``data``."""
     size = len(data)
+    if size >= r.BTF_HEADER_V1_SIZE:
+        bo: r.ByteOrder = "<" if data[0] == 0x9F else ">"
+        magic, version, flags, hdr_len, type_off, type_len, str_off, str_len = (
+            _PLAIN[bo].unpack_from(data))
+        if (magic == r.BTF_MAGIC and version == r.BTF_VERSION and not flags
+                and hdr_len == r.BTF_HEADER_V1_SIZE and not type_off and not type_len % 4
+                and str_off == type_len and hdr_len + type_len + str_len == size):
+            return Header(bo, hdr_len, 0, type_len, str_off, str_len)
     if size < r.BTF_HEADER_V1_SIZE:
         raise BTFError(f"truncated BTF header: {size} bytes, need {r.BTF_HEADER_V1_SIZE}")
     bo = detect_byte_order(data)

@@ -51,12 +51,6 @@ FIXED_WORDS = [
     _FIXED_BY_KIND.get(hi & 0x1F, -1) if not hi & 0x60 else -1 for hi in range(256)
 ]
 PER_WORDS = [_PER_BY_KIND.get(hi & 0x1F, 0) for hi in range(256)]
-# FIXED_WORDS with valid DATASEC entries marked, for an index walk noting them.
-_DATASEC_MARK = -2
-_FIXED_NOTING = [
-    _DATASEC_MARK if n >= 0 and hi & 0x1F == r.BTF_KIND_DATASEC else n
-    for hi, n in enumerate(FIXED_WORDS)
-]
 # Info bits that no kind uses: 16-23 and 29-30.
 INFO_UNUSED_MASK = 0x60FF0000
 # Kinds that have no vlen; a non-zero vlen there is malformed.
@@ -66,6 +60,7 @@ _NO_VLEN = frozenset(
 # Pad the word array so that reading a (possibly truncated) last header never
 # runs off the end; a truncated type is reported after the walk.
 _PAD_WORDS = 6
+_PAD = bytes(4 * _PAD_WORDS)
 
 
 def words_of(data: bytes | memoryview, byte_order: r.ByteOrder) -> array[int]:
@@ -544,6 +539,16 @@ _VOID = t.Void()
 _SIZED = (t.Int, t.Struct, t.Union, t.Enum, t.Enum64, t.Datasec, t.Float)
 
 
+# info -> words of that type, for every info seen valid so far (shared by all
+# walks: objects repeat a few hundred infos).  A DATASEC's entry in
+# _STEPS_NOTING is raised by _NOTE, which ends the inner loop of a walk that notes
+# DATASECs at no per-type cost.  Bounded: a fuzzer makes up endless infos.
+_STEPS: dict[int, int] = {}
+_STEPS_NOTING: dict[int, int] = {}
+_STEPS_MAX = 1 << 14
+_NOTE = 1 << 40
+
+
 def index_types(words: array[int], nwords: int, first_type_id: int, type_off: int,
                 datasecs: array[int] | None = None) -> array[int]:
     """Word position of each type; ``words`` is padded past ``nwords``.
@@ -551,32 +556,40 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
     With ``datasecs``, the index of every DATASEC is appended to it on the way
     (an ELF loader's by-name lookups are all DATASECs; this spares a second walk).
     """
-    offsets = array("I")
-    append = offsets.append
-    # With ``datasecs``, DATASEC entries of the table are negative too: the one
-    # rare branch then both notes DATASECs and rejects unknown kinds, and the
-    # per-type loop (the whole cost of opening a small blob) tests nothing else.
-    fixed = FIXED_WORDS if datasecs is None else _FIXED_NOTING
-    per = PER_WORDS
+    found: list[int] = []
+    append = found.append
+    steps = _STEPS if datasecs is None else _STEPS_NOTING
     pos = 0
-    limit = r.BTF_MAX_TYPE
-    while pos < nwords:
-        append(pos)
-        info = words[pos + 1]
-        hi = info >> 24
-        n = fixed[hi]
-        if n < 0:
-            if n == _DATASEC_MARK:
-                assert datasecs is not None
-                datasecs.append(len(offsets) - 1)
-                n = _FIXED_BY_KIND[r.BTF_KIND_DATASEC]
-            else:
-                tid = first_type_id + len(offsets) - 1
+    while True:
+        # The whole cost of opening a small blob: one dict lookup per type.
+        try:
+            while pos < nwords:
+                append(pos)
+                pos += steps[words[pos + 1]]
+        except KeyError:
+            # An info not seen yet (its type's position is appended).
+            info = words[pos + 1]
+            hi = info >> 24
+            n = FIXED_WORDS[hi]
+            if n < 0:
+                tid = first_type_id + len(found) - 1
                 raise BTFError(
                     f"type id {tid} at type section offset {type_off + 4 * pos}: "
                     f"unknown kind {hi & 0x1F} (info 0x{info:08x})"
-                )
-        pos += n + per[hi] * (info & 0xFFFF)
+                ) from None
+            step = n + PER_WORDS[hi] * (info & 0xFFFF)
+            if datasecs is not None and hi & 0x1F == r.BTF_KIND_DATASEC:
+                step += _NOTE
+            if len(steps) < _STEPS_MAX:
+                steps[info] = step
+            pos += step
+            continue
+        if pos < _NOTE:
+            break
+        pos -= _NOTE
+        assert datasecs is not None
+        datasecs.append(len(found) - 1)
+    offsets = array("I", found)
     count = len(offsets)
     if pos > nwords:
         last = offsets[-1]
@@ -584,8 +597,8 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
             f"type id {first_type_id + count - 1} at type section offset {type_off + 4 * last}: "
             f"truncated, needs {4 * (pos - last)} bytes, {4 * (nwords - last)} left"
         )
-    if first_type_id + count - 1 > limit:
-        raise BTFError(f"too many types: {count} from id {first_type_id} (max id {limit})")
+    if first_type_id + count - 1 > r.BTF_MAX_TYPE:
+        raise BTFError(f"too many types: {count} from id {first_type_id} (max id {r.BTF_MAX_TYPE})")
     return offsets
 
 
@@ -617,15 +630,17 @@ def open_raw(data: bytes | bytearray | memoryview, base: Spec | None = None) -> 
     strings = StringTable(raw_strings, base.strings if base is not None else None)
     type_start = hdr.hdr_len + hdr.type_off
     nwords = hdr.type_len // 4
-    words = words_of(
-        data[type_start:type_start + hdr.type_len] + bytes(4 * _PAD_WORDS), bo
-    )
+    words = array("I")
+    words.frombytes(data[type_start:type_start + hdr.type_len])
+    words.frombytes(_PAD)
+    if bo != NATIVE_ORDER:
+        words.byteswap()
     first = base.end_type_id if base is not None else 1
     datasecs = array("I")
     offsets = index_types(words, nwords, first, hdr.type_off, datasecs)
     spec = Spec(
         byte_order=bo, header=hdr, words=words, offsets=offsets, strings=strings,
-        layout=parse_layout(data, hdr), base=base,
+        layout=parse_layout(data, hdr) if hdr.layout_len else None, base=base,
     )
     spec._datasec_idx = datasecs
     return spec
