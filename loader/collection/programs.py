@@ -311,14 +311,21 @@ def _section_functions(
         lines = packed_lines.get(name) if packed_lines is not None else None
         func_infos = ext.func_infos.get(name)
         if (lines is not None and func_infos is not None and len(funcs) == 1 == len(func_infos)
-                and func_infos[0].insn_off == starts[0] == 0 and not ext.core_relos.get(name)):
-            # The usual shape, checked inline: one function, its func_info at
-            # its start, line records that tile-check at once (else
-            # _check_packed_lines finds the first bad one), no CO-RE records.
-            funcs[0].func_infos.append((0, func_infos[0]))
+                and func_infos[0].insn_off == starts[0] == 0):
+            # The usual shape, without _attach_ext: one function, its
+            # func_info at its start, line records that tile-check at once
+            # (else _check_packed_lines finds the first bad one).
+            fn = funcs[0]
+            fn.func_infos.append((0, func_infos[0]))
             unpack = _LINE_STRUCTS[bo].get(len(lines))
             if unpack is None or not _lines_fit(unpack(lines), lines, ends[0], lds, little):
                 _check_packed_lines(name, funcs, lines, code, starts, ends)
+            core_relos = ext.core_relos.get(name)
+            if core_relos:
+                for crec in core_relos:
+                    fn.core_relos.append(
+                        (place(name, funcs, code, starts, ends, crec.insn_off, "core_relos")[1],
+                         crec))
         else:
             _attach_ext(name, funcs, starts, ends, code, ext, lines)
         if lines is not None:
