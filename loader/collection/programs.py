@@ -155,8 +155,9 @@ class Function:
         """Number of instructions (ld_imm64 counts once), without decoding."""
         return self.end - self.start
 
-    def body(self) -> ProgramBody:
-        """The code and .BTF.ext lists of a program that links nothing."""
+    def __call__(self) -> ProgramBody:
+        """The code and .BTF.ext lists of a program that links nothing (a
+        Function is its own ProgramSpec body builder: no bound method each)."""
         insns = self.instructions  # decodes the section first: line_infos are placed then
         return insns, list(self.func_infos), list(self.line_infos), list(self.core_relos)
 

@@ -157,7 +157,7 @@ def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, ve
                 continue
         out[fn.name] = deferred(
             fn.name, sec_name, ptype, atype, flags, attach_to, license_text, version, fn.slots,
-            bo, (), fn.offset, autoload, fn.global_binding, fn.body,
+            bo, (), fn.offset, autoload, fn.global_binding, fn,
         )
     return programs, hidden
 
