@@ -31,11 +31,12 @@ _MAP_IN_MAP = (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS)
 _PROG_ARRAY = int(MapType.PROG_ARRAY)
 _ARRAY_OF_MAPS = int(MapType.ARRAY_OF_MAPS)
 _HASH_OF_MAPS = int(MapType.HASH_OF_MAPS)
+_LEGACY_MAPS, _BTF_MAPS, _PROGRAM = Kind.LEGACY_MAPS, Kind.BTF_MAPS, Kind.PROGRAM
 
 
 def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
     layout = _LEGACY[obj.elf.byte_order]
-    for osec in obj.sections_of(Kind.LEGACY_MAPS):
+    for osec in obj.sections_of(_LEGACY_MAPS):
         sec = osec.section
         if not osec.symbols:
             raise CollectionError(f"section {sec.name}: no map symbols")
@@ -67,7 +68,7 @@ def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
 
 
 def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
-    for osec in obj.sections_of(Kind.BTF_MAPS):
+    for osec in obj.sections_of(_BTF_MAPS):
         sec = osec.section
         btf = obj.btf
         if btf is not None and sec.type != elf.SHT_NOBITS:
@@ -211,16 +212,17 @@ _ARRAY_INFO = r.BTF_KIND_ARRAY << 24
 _PROTO_INFO = r.BTF_KIND_FUNC_PROTO << 24
 # info & 0x7FFF0000 of a STRUCT with no unused bits (kflag and vlen masked off).
 _STRUCT_INFO = r.BTF_KIND_STRUCT << 24
-# Member codes for BTFWords.fields.
-(_TYPE, _MAX_ENTRIES, _KEY, _VALUE, _MAP_FLAGS, _KEY_SIZE, _VALUE_SIZE, _MAP_EXTRA,
- _NUMA_NODE, _PINNING, _VALUES) = range(11)
+# Member codes for BTFWords.fields: the __uint members first (up to _PINNING).
+(_TYPE, _MAX_ENTRIES, _MAP_FLAGS, _KEY_SIZE, _VALUE_SIZE, _MAP_EXTRA, _NUMA_NODE, _PINNING,
+ _KEY, _VALUE, _VALUES) = range(11)
+# Any other member (or an unreadable name): past every code, so fields refuses it.
+_NO_CODE = 99
 _MEMBER_CODES = {
     "type": _TYPE, "max_entries": _MAX_ENTRIES, "key": _KEY, "value": _VALUE,
     "map_flags": _MAP_FLAGS, "key_size": _KEY_SIZE, "value_size": _VALUE_SIZE,
     "map_extra": _MAP_EXTRA, "numa_node": _NUMA_NODE, "pinning": _PINNING, "values": _VALUES,
 }
 _RAW_CODES = {name.encode("ascii"): code for name, code in _MEMBER_CODES.items()}
-_BAD = (-1, 0, 0)
 _UNSEEN = (-1, -1)
 
 
@@ -237,8 +239,8 @@ class BTFWords:
     still the decoder's.
     """
 
-    __slots__ = ("codes", "end", "first", "get", "known", "members", "names_below", "offsets",
-                 "raw", "sizes", "targets", "uints", "words")
+    __slots__ = ("codes", "end", "first", "get", "known", "names_below", "offsets", "raw",
+                 "sizes", "targets", "typed", "uints", "words")
 
     def __init__(self, btf: BTFSpec) -> None:
         self.words, self.offsets = btf.index
@@ -256,8 +258,8 @@ class BTFWords:
         self.codes: dict[int, int] = {}
         self.uints: dict[int, int | None] = {}
         self.sizes: dict[int, int | None] = {}
-        # Per raw member (name offset << 32 | type id): what it sets (see _member).
-        self.members: dict[int, tuple[int, int, int]] = {}
+        # Per key/value member type id: (T's id, T's size) (see _typed).
+        self.typed: dict[int, tuple[int, int]] = {}
         # Per 'values' member type id: (kind, id) of what its pointers point to.
         self.targets: dict[int, tuple[int, int] | None] = {}
 
@@ -368,54 +370,78 @@ class BTFWords:
                 return None
         if words[pos] >= self.names_below and not self.name_ok(words[pos]):
             return None
-        memo, end = self.members, self.end
+        offsets, end, codes, typed = self.offsets, self.end, self.codes, self.typed
         mtype = key_size = value_size = max_entries = flags = extra = numa = pinning = 0
         key_id = value_id = values = 0
         values_off = -1
         last = pos + 3 * (info & 0xFFFF)
         for j in range(pos + 3, last + 3, 3):
             mid = words[j + 1]
-            if mid >= end:
-                return None  # the decoder's "member type id past the last type"
-            # Unique (mid < end) and small for the usual blob: no long int to hash.
-            member = words[j] * end + mid
-            found = memo.get(member)
-            if found is None:
-                found = memo[member] = self._member(words[j], mid)
-            code, value, size = found
-            # Most common first; _set_size's conflicts are refusals.
-            if code == _TYPE:
-                mtype = value
-            elif code == _MAX_ENTRIES:
-                max_entries = value
-            elif code == _KEY:
-                if key_size and key_size != size:
+            if not first <= mid < end:
+                return None
+            code = codes.get(words[j])
+            if code is None:
+                code = self._code(words[j])
+            if code <= _PINNING:
+                # __uint(name, N): a plain PTR to a plain ARRAY of N, read here as
+                # _uint reads it (anything else: _uint itself).  No memo: most such
+                # types are used once, and this read costs about a dict lookup.
+                value = -1
+                at = offsets[mid - first]
+                if words[at + 1] == _PTR_INFO:
+                    target = words[at + 2]
+                    if first <= target < end:
+                        at = offsets[target - first]
+                        if (words[at + 1] == _ARRAY_INFO and not words[at + 2]
+                                and words[at + 3] < end and words[at + 4] < end):
+                            value = words[at + 5]
+                if value < 0:
+                    found = self.uint(mid)
+                    if found is None:
+                        return None
+                    value = found
+                # Most common first; _set_size's conflicts are refusals.
+                if code == _TYPE:
+                    mtype = value
+                elif code == _MAX_ENTRIES:
+                    max_entries = value
+                elif code == _MAP_FLAGS:
+                    flags = value
+                elif code == _KEY_SIZE:
+                    if key_size and key_size != value:
+                        return None
+                    key_size = value
+                elif code == _VALUE_SIZE:
+                    if value_size and value_size != value:
+                        return None
+                    value_size = value
+                elif code == _MAP_EXTRA:
+                    extra = value
+                elif code == _NUMA_NODE:
+                    numa = value
+                elif inner or (value != PIN_NONE and value != PIN_BY_NAME):
                     return None
-                key_size, key_id = size, value
-            elif code == _VALUE:
-                if value_size and value_size != size:
+                else:
+                    pinning = value
+            elif code == _KEY or code == _VALUE:
+                pointee = typed.get(mid)
+                if pointee is None:
+                    pointee = typed[mid] = self._typed(mid)
+                target, size = pointee
+                if target < 0:
                     return None
-                value_size, value_id = size, value
-            elif code == _MAP_FLAGS:
-                flags = value
-            elif code == _KEY_SIZE:
-                if key_size and key_size != value:
-                    return None
-                key_size = value
-            elif code == _VALUE_SIZE:
-                if value_size and value_size != value:
-                    return None
-                value_size = value
-            elif code == _MAP_EXTRA:
-                extra = value
-            elif code == _NUMA_NODE:
-                numa = value
-            elif code == _PINNING and not inner:
-                pinning = value
+                if code == _KEY:
+                    if key_size and key_size != size:
+                        return None
+                    key_size, key_id = size, target
+                else:
+                    if value_size and value_size != size:
+                        return None
+                    value_size, value_id = size, target
             elif code == _VALUES and not inner and j == last:
                 if value_size and value_size != 4:
                     return None
-                value_size, values = 4, value
+                value_size, values = 4, mid
                 off = words[j + 2]
                 values_off = (off & 0xFFFFFF if info >= 0x80000000 else off) // 8
             else:
@@ -426,55 +452,51 @@ class BTFWords:
                        pinning, key_id, value_id, None, (), section, offset)
         return spec, words[pos + 2], values, values_off
 
-    def _member(self, name_off: int, type_id: int) -> tuple[int, int, int]:
-        """(code, value, size) of one member: for ``key``/``value`` the target id and
-        its size, for ``values`` its type id, else the number; _BAD when the careful
-        path would do anything but take the plain value."""
-        code = self.codes.get(name_off)
-        if code is None:
-            if name_off < self.names_below:
-                # Compared as bytes: the decode is one-to-one, the names ASCII.
-                raw = self.raw
-                code = _RAW_CODES.get(raw[name_off:raw.find(b"\0", name_off)], -1)
-            else:
-                name = self.string(name_off)
-                code = _MEMBER_CODES.get(name, -1) if name is not None else -1
-            self.codes[name_off] = code
-        first, end = self.first, self.end
-        if code < 0 or not first <= type_id < end:
-            return _BAD
-        if code == _VALUES:
-            return code, type_id, 0
-        if code == _KEY or code == _VALUE:
-            target = self.pointer(type_id)
-            if target is None:
-                return _BAD
+    def _code(self, name_off: int) -> int:
+        """The _MEMBER_CODES code of the member name at ``name_off`` (remembered),
+        _NO_CODE for any other name or an unreadable one."""
+        if name_off < self.names_below:
+            # Compared as bytes: the decode is one-to-one, the names ASCII.
+            raw = self.raw
+            code = _RAW_CODES.get(raw[name_off:raw.find(b"\0", name_off)], _NO_CODE)
+        else:
+            name = self.string(name_off)
+            code = _MEMBER_CODES.get(name, _NO_CODE) if name is not None else _NO_CODE
+        self.codes[name_off] = code
+        return code
+
+    def _typed(self, type_id: int) -> tuple[int, int]:
+        """(T's id, T's size) of ``__type(name, T)`` as _typed_member reads it
+        without decoding; (-1, 0) where it would decode."""
+        target = self.pointer(type_id)
+        if target is not None:
             size = self.size(target)
-            if size is None:
-                return _BAD
-            return code, target, size
-        # __uint: a plain PTR to a plain ARRAY, as _uint reads it (else _uint itself).
-        words, offsets = self.words, self.offsets
-        pos = offsets[type_id - first]
-        value: int | None = None
-        if words[pos + 1] == _PTR_INFO and first <= words[pos + 2] < end:
-            pos = offsets[words[pos + 2] - first]
-            if (words[pos + 1] == _ARRAY_INFO and not words[pos + 2]
-                    and words[pos + 3] < end and words[pos + 4] < end):
-                value = words[pos + 5]
-        if value is None:
-            value = self.uint(type_id)
-            if value is None or (value > 0xFFFFFFFF and code != _MAP_EXTRA):
-                return _BAD
-        if code == _PINNING and value != PIN_NONE and value != PIN_BY_NAME:
-            return _BAD
-        return code, value, 0
+            if size is not None:
+                return target, size
+        return -1, 0
 
     def _values_target(self, type_id: int) -> tuple[int, int] | None:
         """(kind, id) of what 'values' (ARRAY[0] of modifiers* PTR to modifiers* X)
         points to, each type checked as its decode would; X must be a FUNC_PROTO
         (checked here) or a STRUCT (checked by :meth:`fields`)."""
-        words, end = self.words, self.end
+        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        if first <= type_id < end:
+            # The usual shape, every header plain: ARRAY[0] of PTR to FUNC_PROTO/STRUCT.
+            below = self.names_below
+            pos = offsets[type_id - first]
+            ptr = words[pos + 3]
+            if (words[pos + 1] == _ARRAY_INFO and words[pos] < below and not words[pos + 2]
+                    and first <= ptr < end and words[pos + 4] < end and not words[pos + 5]):
+                pos = offsets[ptr - first]
+                target = words[pos + 2]
+                if words[pos + 1] == _PTR_INFO and words[pos] < below and first <= target < end:
+                    pos = offsets[target - first]
+                    kind = words[pos + 1] & 0x7FFF0000
+                    if words[pos] < below:
+                        if kind == _STRUCT_INFO:
+                            return r.BTF_KIND_STRUCT, target
+                        if kind == _PROTO_INFO and self.proto_ok(target):
+                            return r.BTF_KIND_FUNC_PROTO, target
         pos = self._pos(type_id)
         if pos < 0 or (words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_ARRAY:
             return None
@@ -483,7 +505,7 @@ class BTFWords:
         target = self.pointee(words[pos + 3])
         if not target:
             return None
-        kind = (words[self.offsets[target - self.first] + 1] >> 24) & 0x1F
+        kind = (words[offsets[target - first] + 1] >> 24) & 0x1F
         if kind == r.BTF_KIND_FUNC_PROTO:
             if not self.proto_ok(target):
                 return None
@@ -857,10 +879,11 @@ def _load_values(
     relocations = osec.relocations
     if not relocations:
         return
-    placed.sort(key=lambda p: p[0])
+    if len(placed) > 1:
+        placed.sort(key=lambda p: p[0])
     contents: dict[str, list[MapKV]] = {}
     by_index = obj.by_index
-    for off in sorted(relocations):
+    for off in sorted(relocations) if len(relocations) > 1 else relocations:
         sym = relocations[off]
         owner = None
         for place in placed:
@@ -881,11 +904,11 @@ def _load_values(
             )
         target = by_index[sym.shndx]
         if spec.type == _PROG_ARRAY:
-            if target.kind is not Kind.PROGRAM or sym.type != elf.STT_FUNC:
+            if target.kind is not _PROGRAM or sym.type != elf.STT_FUNC:
                 raise RelocationError(
                     f"{_where(osec, off, sym)}: prog array slot must point to a function"
                 )
-        elif target.kind is not Kind.BTF_MAPS or sym.name == spec.name:
+        elif target.kind is not _BTF_MAPS or sym.name == spec.name:
             raise RelocationError(
                 f"{_where(osec, off, sym)}: map-in-map slot must point to another map"
             )

@@ -37,7 +37,7 @@ _INSN = 8
 
 
 def load_struct_ops(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
-    for osec in obj.sections_of(Kind.STRUCT_OPS):
+    for osec in obj.sections_of(_STRUCT_OPS):
         if _load_plain_section(obj, osec, out):
             continue
         try:
@@ -95,6 +95,9 @@ def _load_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpec]) ->
 
 _VAR_INFO = r.BTF_KIND_VAR << 24
 _STRUCT_OPS_PROG = int(ProgType.STRUCT_OPS)
+# Enum members are slow attributes to look up (~0.1 µs each in 3.11).
+_STRUCT_OPS_MAP = MapType.STRUCT_OPS
+_STRUCT_OPS, _PROGRAM = Kind.STRUCT_OPS, Kind.PROGRAM
 # info & 0x7FFF0000 of a STRUCT with no unused bits (kflag and vlen masked off).
 _STRUCT_INFO = r.BTF_KIND_STRUCT << 24
 
@@ -153,7 +156,7 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
         if start + size > sec.size or var_name in out or var_name in new:
             return False
         spec = new[var_name] = MapSpec(
-            name=var_name, type=MapType.STRUCT_OPS, key_size=4, value_size=size,
+            name=var_name, type=_STRUCT_OPS_MAP, key_size=4, value_size=size,
             max_entries=1, flags=flags, value_type_id=struct_id, section=name,
             section_offset=start, contents=(MapKV(0, data[start:start + size]),),
         )
@@ -190,7 +193,7 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
             ok = seen[mtype] = rw.func_pointer(mtype)
         sym = relocations[off]
         target = by_index[sym.shndx]
-        if not ok or target.kind is not Kind.PROGRAM or sym.value % _INSN:
+        if not ok or target.kind is not _PROGRAM or sym.value % _INSN:
             return False
         func = target.symbols.get(sym.value)
         if func is None or _prog_type(target.section.name) != _STRUCT_OPS_PROG:
