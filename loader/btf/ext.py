@@ -244,6 +244,45 @@ def decode_line_infos(records: bytes, byte_order: r.ByteOrder,
 HOST_BYTE_ORDER = "<" if sys.byteorder == "little" else ">"
 
 
+def _core_block(data: bytes, start: int, length: int, rec: r.Records,
+                strings: StringTable) -> dict[str, list[CoreRelo]] | None:
+    """A core_relo block of 16-byte records in one pass, or None if anything is
+    wrong with it: then the careful path reads it again and reports the fault
+    (framing faults come before record faults, so none can be raised here)."""
+    pos, end = start + 4, start + length
+    known, get = strings.known(), strings.get
+    head = rec.ext_info_sec.unpack_from
+    many = rec.bpf_core_relo.iter_unpack
+    out: dict[str, list[CoreRelo]] = {}
+    while pos < end:
+        if end - pos < 8:
+            return None
+        name_off, count = head(data, pos)
+        name = known(name_off)
+        if name is None:
+            try:
+                name = get(name_off)
+            except BTFError:
+                return None
+        pos += 8
+        if count == 0 or count > (end - pos) >> 4:
+            return None
+        lst = out.get(name)
+        if lst is None:
+            lst = out[name] = []
+        stop = pos + (count << 4)
+        for insn, tid, acc_off, kind in many(data[pos:stop]):
+            acc = known(acc_off)
+            if acc is None:
+                try:
+                    acc = get(acc_off)
+                except BTFError:
+                    return None
+            lst.append(CoreRelo(insn, tid, acc, kind))
+        pos = stop
+    return out
+
+
 def _strings_ok(strings: StringTable, records: Iterable[bytes],
                 byte_order: r.ByteOrder) -> bool:
     """Whether every file and line name offset of these packed (16-byte) line
@@ -388,7 +427,13 @@ def _parse_ext(
                 b"" if no_extra else data[p + 16:p + size],
             ))
             p += size
-    size, secs = _blocks(data, hdr_len + co, cl, "core_relo", _MIN_CORE_RELO, rec, strings)
+    start = hdr_len + co
+    if cl >= 4 and rec.u32.unpack_from(data, start)[0] == _MIN_CORE_RELO:
+        relos = _core_block(data, start, cl, rec, strings)
+        if relos is not None:
+            infos.core_relos = relos
+            return infos, packed
+    size, secs = _blocks(data, start, cl, "core_relo", _MIN_CORE_RELO, rec, strings)
     infos.core_relo_rec_size = size
     cfmt = rec.bpf_core_relo
     for name, pos, count in secs:

@@ -559,16 +559,19 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
     found: list[int] = []
     append = found.append
     steps = _STEPS if datasecs is None else _STEPS_NOTING
+    # Each type's info word, by the type's position (a copy, but one add less
+    # per type in the loop below).
+    infos = words[1:]
     pos = 0
     while True:
         # The whole cost of opening a small blob: one dict lookup per type.
         try:
             while pos < nwords:
                 append(pos)
-                pos += steps[words[pos + 1]]
+                pos += steps[infos[pos]]
         except KeyError:
             # An info not seen yet (its type's position is appended).
-            info = words[pos + 1]
+            info = infos[pos]
             hi = info >> 24
             n = FIXED_WORDS[hi]
             if n < 0:

@@ -1,0 +1,303 @@
+"""The fast paths of BTF opening, the DATASEC fix-up and .BTF.ext parsing give
+exactly what the careful paths give: the same values, the same error and message.
+
+Each fast path handles the common case and hands anything unusual to the
+careful code; these tests force the careful code and compare, over the corpus
+and deterministic mutants of it.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import pytest
+
+from loader.btf import ext as ext_mod
+from loader.btf import spec as spec_mod
+from loader.btf.elf import btf_section_bytes
+from loader.btf.ext import FuncInfo, parse_ext, parse_ext_packed
+from loader.btf.header import parse_header
+from loader.btf.spec import open_raw
+from loader.elf import ELFFile
+from loader.errors import LoaderError
+
+
+def _outcome(fn, *args):
+    try:
+        return "OK", fn(*args)
+    except LoaderError as exc:
+        return "ERR", f"{type(exc).__name__}: {exc}"
+
+
+def _corpus_btf(corpus_objects):
+    out = []
+    for path in corpus_objects:
+        elf = ELFFile(path.read_bytes())
+        if elf.section_by_name(".BTF") is None:
+            continue
+        ext = elf.section_by_name(".BTF.ext")
+        out.append((path.name, elf.byte_order, btf_section_bytes(elf),
+                    bytes(ext.data()) if ext is not None else None))
+    assert out
+    return out
+
+
+def _mutants(blob, rng, count, start=0):
+    u32 = struct.Struct("<I")
+    for _ in range(count):
+        b = bytearray(blob)
+        for _k in range(rng.randint(1, 2)):
+            off = start + rng.randrange(0, (len(b) - start) // 4) * 4
+            if off + 4 > len(b):
+                continue
+            u32.pack_into(b, off, rng.choice([
+                0, 1, 2, 7, 8, 15, 16, 17, 0xFFFF, 0x10000, 0xFFFFFFFF,
+                rng.getrandbits(32), rng.randrange(0, 4096),
+            ]))
+        yield bytes(b)
+
+
+# -- .BTF.ext ------------------------------------------------------------------------
+
+
+def _careful_func_block(data, start, length, rec, strings, out):
+    size, secs = ext_mod._blocks(data, start, length, "func_info", 8, rec, strings)
+    for name, pos, count in secs:
+        lst = out.setdefault(name, [])
+        for p in range(pos, pos + count * size, size):
+            lst.append(FuncInfo(*rec.bpf_func_info.unpack_from(data, p)))
+
+
+def _careful_line_block(data, start, length, rec, strings):
+    _, secs = ext_mod._blocks(data, start, length, "line_info", 16, rec, strings)
+    packed = {}
+    for name, pos, count in secs:
+        packed[name] = packed.get(name, b"") + data[pos:pos + 16 * count]
+    return packed
+
+
+def _ext_cases(corpus_objects, per_object):
+    rng = random.Random(2024)
+    for _name, bo, btf, ext in _corpus_btf(corpus_objects):
+        if ext is None or bo != "<":
+            continue
+        strings = open_raw(btf).strings
+        yield ext, strings
+        for blob in _mutants(ext, rng, per_object):
+            yield blob, strings
+
+
+def _describe_ext(blob, strings, packed):
+    # A fresh copy of the table each time: its memo must not carry over.
+    fresh = type(strings)(strings.raw)
+    if packed:
+        got = _outcome(parse_ext_packed, blob, "<", fresh)
+        if got[0] == "OK":
+            infos, lines = got[1]
+            decoded = {k: ext_mod.decode_line_infos(v, "<", fresh) for k, v in lines.items()}
+            return ("OK", infos, decoded)
+        return got
+    return _outcome(parse_ext, blob, "<", fresh)
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_ext_fast_paths_match_careful(corpus_objects, monkeypatch, packed):
+    cases = list(_ext_cases(corpus_objects, 60))
+    fast = [_describe_ext(blob, strings, packed) for blob, strings in cases]
+    monkeypatch.setattr(ext_mod, "_func_block", _careful_func_block)
+    monkeypatch.setattr(ext_mod, "_line_block_packed", _careful_line_block)
+    monkeypatch.setattr(ext_mod, "_core_block", lambda *args: None)
+    careful = [_describe_ext(blob, strings, packed) for blob, strings in cases]
+    assert len(fast) > 100
+    assert sum(f[0] == "ERR" for f in fast) > 20  # the mutants reach the error paths
+    for i, (f, c) in enumerate(zip(fast, careful, strict=True)):
+        assert f == c, i
+
+
+def _max_below(packed, limit, byte_order):
+    fmt = struct.Struct(byte_order + "IIII")
+    cols = [(w1, w2) for _, w1, w2, _ in fmt.iter_unpack(packed)]
+    return all(w1 < limit and w2 < limit for w1, w2 in cols)
+
+
+@pytest.mark.parametrize("byte_order", ["<", ">"])
+def test_line_offset_columns_check(byte_order):
+    rng = random.Random(7)
+    fmt = struct.Struct(byte_order + "IIII")
+    for _ in range(3000):
+        limit = rng.choice([0, 1, 255, 256, 257, rng.randrange(0, 0x10000), 0xFFFF])
+        near = [limit - 1, limit, limit + 1, limit + 255, limit + 256, limit ^ 0x10000,
+                (limit & ~0xFF) | 0xFF, 0, 0xFFFFFFFF, rng.getrandbits(32)]
+        recs = b"".join(
+            fmt.pack(rng.getrandbits(32),
+                     rng.choice(near + [rng.randrange(0, max(limit, 1))] * 6) & 0xFFFFFFFF,
+                     rng.choice(near + [rng.randrange(0, max(limit, 1))] * 6) & 0xFFFFFFFF,
+                     rng.getrandbits(32))
+            for _ in range(rng.randint(1, 40)))
+        assert ext_mod._columns_below(recs, limit, byte_order) == \
+            _max_below(recs, limit, byte_order)
+
+
+# -- opening -----------------------------------------------------------------------
+
+
+def _open_outcome(blob):
+    got = _outcome(open_raw, blob)
+    if got[0] == "ERR":
+        return got
+    spec = got[1]
+    words, offsets = spec.index
+    return ("OK", spec.header, list(offsets), spec.datasec_order(), words.tobytes())
+
+
+def test_index_walk_memo_is_invisible(corpus_objects, monkeypatch):
+    rng = random.Random(99)
+    blobs = []
+    for _name, _bo, btf, _ext in _corpus_btf(corpus_objects):
+        blobs.append(btf)
+        blobs.extend(_mutants(btf, rng, 40, start=24))
+    warm = [_open_outcome(b) for b in blobs]
+    # Cold: every walk starts with empty memos.
+    cold = []
+    for b in blobs:
+        monkeypatch.setattr(spec_mod, "_STEPS", {})
+        monkeypatch.setattr(spec_mod, "_STEPS_NOTING", {})
+        cold.append(_open_outcome(b))
+    assert sum(w[0] == "ERR" for w in warm) > 10
+    assert warm == cold
+
+
+def test_index_walk_notes_every_datasec(corpus_objects):
+    for _name, _bo, btf, _ext in _corpus_btf(corpus_objects):
+        spec = open_raw(btf)
+        words, offsets = spec.index
+        scanned = [i for i, pos in enumerate(offsets) if (words[pos + 1] >> 24) & 0x1F == 15]
+        assert list(spec._datasec_idx) == scanned
+
+
+def test_plain_header_fast_path_matches_checked_path(corpus_objects):
+    for _name, _bo, btf, _ext in _corpus_btf(corpus_objects):
+        fast = parse_header(btf)
+        # The same blob with hdr_len 32 and zero layout fields takes the careful path.
+        bo = fast.byte_order
+        longer = bytearray(btf[:24] + bytes(8) + btf[24:])
+        struct.pack_into(bo + "I", longer, 4, 32)
+        careful = parse_header(bytes(longer))
+        assert careful.hdr_len == 32
+        assert (fast.byte_order, fast.type_off, fast.type_len, fast.str_off, fast.str_len,
+                fast.layout_off, fast.layout_len) == \
+            (careful.byte_order, careful.type_off, careful.type_len, careful.str_off,
+             careful.str_len, careful.layout_off, careful.layout_len)
+
+
+# -- DATASEC fix-up --------------------------------------------------------------------
+
+
+def _reference_fixup(spec, elf):
+    """The fix-up as the decoder sees it: each DATASEC decoded, each VAR's name
+    looked up among its section's symbols (the first of a name winning)."""
+    from array import array
+
+    from loader.btf import types as t
+    from loader.btf.elf import _layout_kconfig
+    from loader.errors import BTFError
+
+    words, offsets = spec.index
+    patched = array("I", words)
+    changed = False
+    by_section = None
+    for tid in sorted(i for ids in spec.datasecs().values() for i in ids):
+        name = spec.name_of(tid)
+        if name == ".ksyms":
+            continue
+        if name == ".kconfig":
+            _layout_kconfig(spec, tid, patched)
+            changed = True
+            continue
+        pos = offsets[tid - spec.first_type_id]
+        if words[pos + 2] != 0:
+            continue
+        sec = elf.section_by_name(name)
+        if sec is None:
+            raise BTFError(f"DATASEC {name!r} (type id {tid}): no ELF section")
+        if by_section is None:
+            by_section = {}
+            for sym in reversed(elf.symbols):
+                by_section.setdefault(sym.shndx, {})[sym.name] = sym.value
+        in_section = by_section.get(sec.index, {})
+        ds = spec.type_by_id(tid)
+        assert isinstance(ds, t.Datasec)
+        for j, vsi in enumerate(ds.vars):
+            var_name = spec.name_of(vsi.type)
+            value = in_section.get(var_name)
+            if value is None:
+                raise BTFError(
+                    f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vsi.type})")
+            if value > 0xFFFFFFFF:
+                raise BTFError(f"DATASEC {name!r}: symbol {var_name!r} value {value} does "
+                               f"not fit a VAR offset (u32)")
+            patched[pos + 4 + 3 * j] = value
+        if sec.size > 0xFFFFFFFF:
+            raise BTFError(f"DATASEC {name!r}: section size {sec.size} does not fit a u32")
+        patched[pos + 2] = sec.size
+        changed = True
+    return patched.tobytes() if changed else words.tobytes()
+
+
+def _fixup_mutants(data, rng, count):
+    """Mutants of the DATASEC and VAR words of .BTF and of the symbol values."""
+    elf = ELFFile(data)
+    sec = elf.section_by_name(".BTF")
+    spec = open_raw(btf_section_bytes(elf))
+    words, offsets = spec.index
+    start = sec.offset + spec.header.hdr_len + spec.header.type_off
+    targets = []
+    for tid, _name in spec.datasec_order():
+        pos = offsets[tid - 1]
+        vlen = words[pos + 1] & 0xFFFF
+        targets += range(pos, pos + 3 + 3 * vlen)
+        for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
+            if 1 <= words[j] < spec.end_type_id:
+                targets.append(offsets[words[j] - 1])
+    symtab = elf.symtab
+    end, strl = spec.end_type_id, spec.header.str_len
+    for _ in range(count):
+        b = bytearray(data)
+        if targets and rng.random() < 0.7:
+            w = rng.choice(targets)
+            struct.pack_into("<I", b, start + 4 * w, rng.choice(
+                [0, 1, end - 1, end, strl - 1, strl, 0x80000000, 0x0F000001,
+                 rng.randrange(0, strl + 2), rng.randrange(0, end + 2), rng.getrandbits(32)]))
+        elif symtab is not None and symtab.size >= 48:
+            i = rng.randrange(1, symtab.size // 24)
+            struct.pack_into("<Q", b, symtab.offset + 24 * i + 8, rng.choice(
+                [0, 8, 0xFFFFFFFF, 0x100000000, rng.randrange(64)]))
+        yield bytes(b)
+
+
+def test_fixup_matches_decoding_reference(corpus_objects):
+    from loader.btf.elf import fixup_datasecs
+
+    rng = random.Random(31)
+    compared = errors = 0
+    for path in corpus_objects:
+        data = path.read_bytes()
+        elf = ELFFile(data)
+        if elf.section_by_name(".BTF") is None or elf.byte_order != "<":
+            continue
+        for blob in [data, *_fixup_mutants(data, rng, 40)]:
+            def ours(blob=blob):
+                elf = ELFFile(blob)
+                return fixup_datasecs(open_raw(btf_section_bytes(elf)), elf).index[0].tobytes()
+
+            def reference(blob=blob):
+                elf = ELFFile(blob)
+                return _reference_fixup(open_raw(btf_section_bytes(elf)), elf)
+
+            got, want = _outcome(ours), _outcome(reference)
+            assert got == want, (path.name, got[1] if got[0] == "ERR" else "",
+                                 want[1] if want[0] == "ERR" else "")
+            compared += 1
+            errors += got[0] == "ERR"
+    assert compared > 200 and errors > 20
