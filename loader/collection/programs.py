@@ -18,6 +18,7 @@ import struct
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import NoReturn
 
 from loader import elf
@@ -59,21 +60,29 @@ _DATA = Kind.DATA
 _PROGRAM = Kind.PROGRAM
 
 
+# The second halves of a section without ld_imm64s.
+_NO_HALVES: AbstractSet[int] = frozenset()
+
+
 class SectionCode:
     """One program section's code as validated at open, decoded on demand.
 
     ``fixes`` are the relocations' (and old-LLVM relative calls') effects:
-    ``(instruction index, src, imm, reference)``; ``lds`` the slot of every
-    ld_imm64, which is all it takes to turn byte offsets into indices.
+    ``(slot, src, imm, reference)``; ``lds`` the slot of every ld_imm64,
+    which is all it takes to turn slots and byte offsets into indices (done
+    when decoding, for fixes); ``halves`` the byte offsets of their second
+    halves, where no instruction starts.
     """
 
-    __slots__ = ("byte_order", "fixes", "functions", "insns", "lds", "line_records", "raw",
-                 "strings")
+    __slots__ = ("byte_order", "fixes", "functions", "halves", "insns", "lds", "line_records",
+                 "raw", "strings")
 
-    def __init__(self, raw: bytes, byte_order: elf.ByteOrder, lds: list[int]) -> None:
+    def __init__(self, raw: bytes, byte_order: elf.ByteOrder, lds: list[int],
+                 halves: AbstractSet[int]) -> None:
         self.raw = raw
         self.byte_order: elf.ByteOrder = byte_order
         self.lds = lds
+        self.halves = halves
         self.fixes: list[tuple[int, int, int, str]] = []
         # (byte offset, first index, name, line_infos list) of each function; not
         # the Function objects, which point here: no reference cycle, so a spec
@@ -95,8 +104,9 @@ class SectionCode:
         if insns is not None:
             return insns
         insns = decode_slots(self.raw, self.byte_order)[0]
-        for i, src, imm, ref in self.fixes:
-            ins = insns[i]
+        lds = self.lds
+        for slot, src, imm, ref in self.fixes:
+            ins = insns[slot - bisect_left(lds, slot) if lds else slot]
             ins.src = src
             ins.imm = imm
             ins.reference = ref
@@ -202,14 +212,17 @@ def _section_functions(
         raise CollectionError(f"section {name}: {exc}")
     codes = raw[0::SLOT]
     # Slots of the ld_imm64s, found as the decoder finds them (raising its
-    # error).  The slot after each holds its second half and starts no
-    # instruction: ``k = bisect_left(lds, slot)`` says both whether ``slot`` is
-    # such a half (``lds[k - 1] == slot - 1``) and its instruction index
-    # (``slot - k``).
+    # error), and the byte offsets of their second halves, which start no
+    # instruction.  ``slot - bisect_left(lds, slot)`` is a slot's instruction
+    # index.
     lds: list[int] = []
+    halves: AbstractSet[int] = _NO_HALVES
     ld = codes.find(_LD_IMM64)
     if ld >= 0:
         n = len(codes)
+        found: set[int] = set()
+        halves = found
+        add = found.add
         while ld >= 0:
             if ld + 1 >= n:
                 raise CollectionError(
@@ -217,8 +230,9 @@ def _section_functions(
                     f"its second half"
                 )
             lds.append(ld)
+            add(ld * SLOT + SLOT)
             ld = codes.find(_LD_IMM64, ld + 2)
-    code = SectionCode(raw, bo, lds)
+    code = SectionCode(raw, bo, lds, halves)
     little = bo == "<"
     fixes = code.fixes
     # (byte offset, function) of every reference to a function, for callees.
@@ -232,18 +246,17 @@ def _section_functions(
         by_index = relocator.obj.by_index
         maps = relocator.maps
         u32 = _U32[bo]
+        # One set operation says whether any relocation is at a second half;
+        # only then is each looked at, in order (an earlier relocation's own
+        # error comes first).
+        careful = halves and not halves.isdisjoint(relocs)
         for off, sym in relocs.items():
-            slot = off >> 3
-            if lds:
-                k = bisect_left(lds, slot)
-                if k and lds[k - 1] == slot - 1:
-                    raise RelocationError(
-                        f"section {name}: relocation at offset {off} against {sym.name!r} "
-                        f"points into the second half of an ld_imm64"
-                    )
-                i = slot - k
-            else:
-                i = slot
+            if careful and off in halves:
+                raise RelocationError(
+                    f"section {name}: relocation at offset {off} against {sym.name!r} "
+                    f"points into the second half of an ld_imm64"
+                )
+            i = off >> 3
             opcode = raw[off]
             target = by_index[sym.shndx]
             kind = target.kind
@@ -319,7 +332,7 @@ def _section_functions(
             fn = funcs[0]
             fn.func_infos.append((0, func_infos[0]))
             unpack = _LINE_STRUCTS[bo].get(len(lines))
-            if unpack is None or not _lines_fit(unpack(lines), lines, ends[0], lds, little):
+            if unpack is None or not _lines_fit(unpack(lines), lines, ends[0], halves, little):
                 _check_packed_lines(name, funcs, lines, code, starts, ends)
             core_relos = ext.core_relos.get(name)
             if core_relos:
@@ -341,6 +354,7 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
     starts and ends (byte offsets)."""
     symbols = osec.symbols
     lds = code.lds
+    halves = code.halves
     funcs: list[Function] = []
     ends: list[int] = []
     entries = []
@@ -355,12 +369,11 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
         first = off >> 3
         last = end >> 3
         if lds:
-            k = bisect_left(lds, first)
-            j = bisect_left(lds, last, k)
-            if (k and lds[k - 1] == first - 1) or (j and lds[j - 1] == last - 1):
+            if off in halves or end in halves:
                 _bad_function(osec, sym, off, size, end_prev)
+            k = bisect_left(lds, first)
             first -= k
-            last -= j
+            last -= bisect_left(lds, last, k)
         end_prev = end
         fn = Function(sym.name, osec, off, fsize >> 3, sym.bind != _LOCAL, code, first, last)
         funcs.append(fn)
@@ -396,18 +409,12 @@ def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
     helper call; ``pos`` is where the first is.
     """
     relocated = osec.relocations
-    lds = code.lds
+    halves = code.halves
     bo = code.byte_order
     for match in (_PSEUDO_CALL_LE if bo == "<" else _PSEUDO_CALL_BE).finditer(raw, pos):
         off = match.start()
-        if off % SLOT or off in relocated:
-            continue
-        slot = off >> 3
-        if lds:
-            k = bisect_left(lds, slot)
-            if k and lds[k - 1] == slot - 1:
-                continue  # the second half of an ld_imm64, not a call
-            slot -= k
+        if off % SLOT or off in relocated or off in halves:
+            continue  # not at an instruction (or an ld_imm64's second half)
         imm = _I32[bo](raw, off + 4)[0]
         dest = off + (imm + 1) * SLOT
         target = osec.symbols.get(dest)
@@ -416,7 +423,7 @@ def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
                 f"section {osec.name}: bpf2bpf call at offset {off} (imm {imm}) has "
                 f"no relocation and no function at offset {dest}"
             )
-        code.fixes.append((slot, _PSEUDO_CALL, -1, target.name))
+        code.fixes.append((off >> 3, _PSEUDO_CALL, -1, target.name))
         calls.append((off, target.name))
 
 
@@ -523,14 +530,14 @@ def _check_packed_lines(name: str, funcs: list[Function], packed: bytes, code: S
             words.byteswap()
         offs = words[0::4]
     if starts[0] == 0 and (len(starts) == 1 or ends[:-1] == starts[1:]) and _lines_fit(
-        offs, packed, ends[-1], code.lds, bo == "<"
+        offs, packed, ends[-1], code.halves, bo == "<"
     ):
         return
     for off in offs:
         place(name, funcs, code, starts, ends, off, "line_infos")
 
 
-def _lines_fit(offs: Sequence[int], packed: bytes, end: int, lds: list[int],
+def _lines_fit(offs: Sequence[int], packed: bytes, end: int, halves: AbstractSet[int],
                little: bool) -> bool:
     """Whether every line record (insn_off ``offs``, records ``packed``) is at
     an instruction start of ``[0, end)`` (functions that tile it), checked
@@ -540,14 +547,7 @@ def _lines_fit(offs: Sequence[int], packed: bytes, end: int, lds: list[int],
         packed[0::_LINE_SIZE] if little else packed[3::_LINE_SIZE]
     ).translate(None, _MOD8_ZERO):
         return False
-    if not lds:
-        return True
-    if len(lds) <= 8:
-        for s in lds:
-            if (s + 1) * SLOT in offs:
-                return False
-        return True
-    return set(offs).isdisjoint([(s + 1) * SLOT for s in lds])
+    return not halves or halves.isdisjoint(offs)
 
 
 # The bytes that are multiples of 8 (deleted: what remains is misaligned).
