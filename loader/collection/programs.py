@@ -305,9 +305,10 @@ def _section_functions(
         funcs = [fn]
         starts = [0]
         ends = [size]
+        tiled = True
         code.functions = [(0, 0, fn.name, fn.line_infos)]
     else:
-        funcs, starts, ends = _split(osec, code, size)
+        funcs, starts, ends, tiled = _split(osec, code, size)
 
     if _CALL in codes:
         # Most calls are helper calls: one search tells whether any bpf2bpf
@@ -324,22 +325,27 @@ def _section_functions(
     if ext is not None:
         lines = packed_lines.get(name) if packed_lines is not None else None
         func_infos = ext.func_infos.get(name)
-        if (lines is not None and func_infos is not None and len(funcs) == 1 == len(func_infos)
-                and func_infos[0].insn_off == starts[0] == 0):
-            # The usual shape, without _attach_ext: one function, its
-            # func_info at its start, line records that tile-check at once
-            # (else _check_packed_lines finds the first bad one).
-            fn = funcs[0]
-            fn.func_infos.append((0, func_infos[0]))
+        if (lines is not None and func_infos is not None and tiled
+                and len(func_infos) == len(funcs) and (
+                    func_infos[0].insn_off == 0 if len(funcs) == 1
+                    else [rec.insn_off for rec in func_infos] == starts)):
+            # The usual shape, without _attach_ext: functions from offset 0
+            # on without gaps, one func_info at the start of each, line
+            # records that check at once (else _check_packed_lines finds the
+            # first bad one), then any CO-RE records one by one.
+            if len(funcs) == 1:
+                funcs[0].func_infos.append((0, func_infos[0]))
+            else:
+                for fn, frec in zip(funcs, func_infos, strict=True):
+                    fn.func_infos.append((0, frec))
             unpack = _LINE_STRUCTS[bo].get(len(lines))
-            if unpack is None or not _lines_fit(unpack(lines), lines, ends[0], halves, little):
+            if unpack is None or not _lines_fit(unpack(lines), lines, ends[-1], halves, little):
                 _check_packed_lines(name, funcs, lines, code, starts, ends)
             core_relos = ext.core_relos.get(name)
             if core_relos:
                 for crec in core_relos:
-                    fn.core_relos.append(
-                        (place(name, funcs, code, starts, ends, crec.insn_off, "core_relos")[1],
-                         crec))
+                    k, i = place(name, funcs, code, starts, ends, crec.insn_off, "core_relos")
+                    funcs[k].core_relos.append((i, crec))
         else:
             _attach_ext(name, funcs, starts, ends, code, ext, lines)
         if lines is not None:
@@ -349,9 +355,9 @@ def _section_functions(
 
 
 def _split(osec: ObjSection, code: SectionCode, size: int,
-           ) -> tuple[list[Function], list[int], list[int]]:
-    """The functions of a section (sorted by offset), checked; and where each
-    starts and ends (byte offsets)."""
+           ) -> tuple[list[Function], list[int], list[int], bool]:
+    """The functions of a section (sorted by offset), checked; where each
+    starts and ends (byte offsets); whether they tile ``[0, last end)``."""
     symbols = osec.symbols
     lds = code.lds
     halves = code.halves
@@ -360,6 +366,7 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
     entries = []
     starts = sorted(symbols)
     end_prev = 0
+    tiled = True
     for off in starts:
         sym = symbols[off]
         fsize = sym.size
@@ -374,13 +381,15 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
             k = bisect_left(lds, first)
             first -= k
             last -= bisect_left(lds, last, k)
+        if off != end_prev:
+            tiled = False
         end_prev = end
         fn = Function(sym.name, osec, off, fsize >> 3, sym.bind != _LOCAL, code, first, last)
         funcs.append(fn)
         ends.append(end)
         entries.append((off, first, fn.name, fn.line_infos))
     code.functions = entries
-    return funcs, starts, ends
+    return funcs, starts, ends, tiled
 
 
 def _bad_function(osec: ObjSection, sym: elf.Symbol, off: int, size: int,
