@@ -13,7 +13,9 @@ from __future__ import annotations
 from loader import elf
 from loader.btf import records as r
 from loader.btf import types as t
+from loader.btf.spec import INFO_UNUSED_MASK
 from loader.btf.spec import Spec as BTFSpec
+from loader.collection.maps import BTFWords
 from loader.collection.objfile import Kind, ObjectFile
 from loader.collection.spec import MapKV, MapSpec, VariableSpec
 from loader.errors import BTFError, CollectionError
@@ -32,7 +34,8 @@ def load_data_sections(
     obj: ObjectFile, maps: dict[str, MapSpec], variables: dict[str, VariableSpec]
 ) -> None:
     btf = obj.btf
-    for osec in obj.sections_of(Kind.DATA):
+    rw: BTFWords | None = None
+    for osec in obj.sections_of(_DATA):
         sec = osec.section
         name = sec.name
         if sec.size == 0:
@@ -81,13 +84,62 @@ def load_data_sections(
             ds_id = _datasec_id(btf, name)
             if ds_id:
                 spec.value_type_id = ds_id
-                if _has_global_var(btf, ds_id, name):
+                if rw is None:
+                    rw = BTFWords(btf)
+                plain = _plain_datasec(rw, ds_id, sec.size, found, type_ids)
+                if plain is None:
+                    type_ids.clear()
+                    if _has_global_var(btf, ds_id, name):
+                        spec.flags |= BPF_F_MMAPABLE
+                    _check_datasec(btf, ds_id, name, sec.size, found, type_ids)
+                elif plain:
                     spec.flags |= BPF_F_MMAPABLE
-                _check_datasec(btf, ds_id, name, sec.size, found, type_ids)
         for vname, (off, vsize, value) in found.items():
             variables[vname] = VariableSpec(vname, name, off, vsize, value,
                                             type_ids.get(vname, 0), constant)
         maps[name] = spec
+
+
+_DATA = Kind.DATA
+_VAR_INFO = r.BTF_KIND_VAR << 24
+
+
+def _plain_datasec(
+    rw: BTFWords, ds_id: int, size: int, found: dict[str, tuple[int, int, bytes]],
+    type_ids: dict[str, int],
+) -> bool | None:
+    """_has_global_var and _check_datasec read from the words, for a DATASEC whose
+    entries all decode cleanly and agree with the section: whether the map is
+    mmapable (``type_ids`` filled as _check_datasec fills it); None for anything
+    else, then the careful pair runs (and raises what is wrong)."""
+    words, offsets, first, end = rw.words, rw.offsets, rw.first, rw.end
+    pos = offsets[ds_id - first]
+    info = words[pos + 1]
+    if info & INFO_UNUSED_MASK:
+        return None
+    known = rw.known
+    mmapable = False
+    for j in range(pos + 3, pos + 3 + 3 * (info & 0xFFFF), 3):
+        vt, off = words[j], words[j + 1]
+        stop = off + words[j + 2]
+        if not first <= vt < end:
+            return None
+        vpos = offsets[vt - first]
+        if words[vpos + 1] != _VAR_INFO or words[vpos + 2] >= end or stop > size:
+            return None
+        name = known(words[vpos])
+        if name is None:
+            name = rw.name(words[vpos])
+            if name is None:
+                return None
+        if words[vpos + 3] != r.BTF_VAR_STATIC:
+            mmapable = True
+        entry = found.get(name)
+        if entry is not None:
+            if off != entry[0] or stop - off != entry[1]:
+                return None
+            type_ids[name] = vt
+    return mmapable
 
 
 def _datasec_id(btf: BTFSpec, name: str) -> int:

@@ -14,6 +14,7 @@ from loader.btf import records as r
 from loader.btf import types as t
 from loader.btf.spec import Spec as BTFSpec
 from loader.collection.datasec import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG
+from loader.collection.maps import BTFWords
 from loader.collection.objfile import KCONFIG_SEC, KSYMS_SEC, ObjectFile
 from loader.collection.spec import ExternSpec, MapSpec
 from loader.errors import BTFError, CollectionError
@@ -51,56 +52,79 @@ def load_externs(obj: ObjectFile, maps: dict[str, MapSpec], out: dict[str, Exter
     btf = obj.btf
     if btf is None:
         return
+    datasecs = btf.datasecs()
+    if KCONFIG_SEC not in datasecs and KSYMS_SEC not in datasecs:
+        return  # the usual object: no externs (and no symbol walk for them)
     weak = {
         s.name: s.bind == elf.STB_WEAK
         for s in obj.symbols
         if s.shndx == elf.SHN_UNDEF and s.name and s.bind in (elf.STB_GLOBAL, elf.STB_WEAK)
     }
+    # Type checks read from the words where they can be (a typed ksym's type is
+    # often a large kernel struct, whose decode would read every member's name).
+    rw = BTFWords(btf)
     for sec_name in (KCONFIG_SEC, KSYMS_SEC):
-        ids = btf.datasecs().get(sec_name, [])
+        ids = datasecs.get(sec_name, [])
         if not ids:
             continue
         if len(ids) > 1:
             raise CollectionError(f"BTF has {len(ids)} DATASECs named {sec_name}")
-        ds = btf.type_by_id(ids[0])
-        assert isinstance(ds, t.Datasec)
+        entries = rw.datasec_entries(ids[0])
+        if entries is None:
+            ds = btf.type_by_id(ids[0])  # the decoder says what is wrong
+            assert isinstance(ds, t.Datasec)
+            entries = [vsi.type for vsi in ds.vars]
         kcfg: list[tuple[int, int, str, int]] = []
-        for vsi in ds.vars:
-            try:
-                typ = btf.type_by_id(vsi.type)
-            except BTFError as exc:
-                raise CollectionError(f"DATASEC {sec_name}: {exc}") from None
-            name = typ.name
-            where = f"{sec_name} extern {name!r} (type id {vsi.type})"
-            # The kind first: a DATASEC entry that is no VAR/FUNC is the fault even
-            # when its (type) name happens to match no symbol as well.
-            if not isinstance(typ, t.Var | t.Func):
-                raise CollectionError(f"{where}: {r.KIND_NAMES[typ.kind]}, expected VAR or FUNC")
+        for vt in entries:
+            found = rw.var_or_func(vt)
+            if found is not None:
+                kind, name, target, linkage = found
+            else:
+                try:
+                    typ = btf.type_by_id(vt)
+                except BTFError as exc:
+                    raise CollectionError(f"DATASEC {sec_name}: {exc}") from None
+                name = typ.name
+                # The kind first: a DATASEC entry that is no VAR/FUNC is the fault even
+                # when its (type) name happens to match no symbol as well.
+                if not isinstance(typ, t.Var | t.Func):
+                    raise CollectionError(
+                        f"{_where(sec_name, name, vt)}: {r.KIND_NAMES[typ.kind]}, "
+                        f"expected VAR or FUNC"
+                    )
+                kind, target, linkage = typ.kind, typ.type, typ.linkage
             if name not in weak:
-                raise CollectionError(f"{where}: no undefined ELF symbol of that name")
+                raise CollectionError(
+                    f"{_where(sec_name, name, vt)}: no undefined ELF symbol of that name"
+                )
             if name in out:
-                raise CollectionError(f"{where}: declared twice")
-            if isinstance(typ, t.Func):
+                raise CollectionError(f"{_where(sec_name, name, vt)}: declared twice")
+            if kind == r.BTF_KIND_FUNC:
                 if sec_name == KCONFIG_SEC:
-                    raise CollectionError(f"{where}: a function cannot be a kconfig extern")
-                out[name] = ExternSpec(name, "ksym", "func", weak[name], vsi.type)
+                    raise CollectionError(
+                        f"{_where(sec_name, name, vt)}: a function cannot be a kconfig extern"
+                    )
+                out[name] = ExternSpec(name, "ksym", "func", weak[name], vt)
                 continue
-            if not isinstance(typ, t.Var):
-                raise CollectionError(f"{where}: {r.KIND_NAMES[typ.kind]}, expected VAR or FUNC")
             # parse_elf's fix-up turns .kconfig VARs into allocated ones, as libbpf does.
-            if typ.linkage not in (r.BTF_VAR_GLOBAL_EXTERN, r.BTF_VAR_GLOBAL_ALLOCATED):
-                raise CollectionError(f"{where}: VAR linkage {typ.linkage} is not extern")
+            if linkage != r.BTF_VAR_GLOBAL_EXTERN and linkage != r.BTF_VAR_GLOBAL_ALLOCATED:
+                raise CollectionError(
+                    f"{_where(sec_name, name, vt)}: VAR linkage {linkage} is not extern"
+                )
             if sec_name == KSYMS_SEC:
-                typed = btf.resolve(typ.type) != 0
-                out[name] = ExternSpec(name, "ksym", "var", weak[name], vsi.type, typed=typed)
+                resolved = rw.resolved(target)
+                typed = (resolved if resolved >= 0 else btf.resolve(target)) != 0
+                out[name] = ExternSpec(name, "ksym", "var", weak[name], vt, typed=typed)
                 continue
-            try:
-                size = btf.size_of(typ.type)
-            except BTFError as exc:
-                raise CollectionError(f"{where}: {exc}") from None
+            size = rw.size(target)
+            if size is None:
+                try:
+                    size = btf.size_of(target)
+                except BTFError as exc:
+                    raise CollectionError(f"{_where(sec_name, name, vt)}: {exc}") from None
             if size <= 0:
-                raise CollectionError(f"{where}: size {size}")
-            kcfg.append((-align_of(btf, typ.type), size, name, vsi.type))
+                raise CollectionError(f"{_where(sec_name, name, vt)}: size {size}")
+            kcfg.append((-(rw.align(target) or align_of(btf, target)), size, name, vt))
         if kcfg:
             kcfg.sort()
             off = 0
@@ -118,3 +142,7 @@ def load_externs(obj: ObjectFile, maps: dict[str, MapSpec], out: dict[str, Exter
                 max_entries=1, flags=BPF_F_RDONLY_PROG | BPF_F_MMAPABLE,
                 value_type_id=ids[0], section=KCONFIG_SEC, freeze=True,
             )
+
+
+def _where(sec_name: str, name: str, type_id: int) -> str:
+    return f"{sec_name} extern {name!r} (type id {type_id})"

@@ -18,6 +18,7 @@ from loader.btf import records as r
 from loader.btf import types as t
 from loader.btf.spec import INFO_UNUSED_MASK, MAX_RESOLVE_DEPTH, POINTER_SIZE
 from loader.btf.spec import Spec as BTFSpec
+from loader.btf.strings import decode_str
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
 from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec
 from loader.errors import BTFError, CollectionError, RelocationError
@@ -207,6 +208,7 @@ _SIZE_FOLLOW = frozenset({
 _Placed = tuple[int, int, MapSpec, int]
 _VAR_INFO = r.BTF_KIND_VAR << 24
 _PTR_INFO = r.BTF_KIND_PTR << 24
+_FUNC_INFO = r.BTF_KIND_FUNC << 24
 _ARRAY_INFO = r.BTF_KIND_ARRAY << 24
 # info & 0x7FFF0000 of a FUNC_PROTO with no unused bits.
 _PROTO_INFO = r.BTF_KIND_FUNC_PROTO << 24
@@ -254,7 +256,7 @@ class BTFWords:
         # (maybe mid-string) that decodes, and no other does.  0: ask ``get``.
         raw = self.raw = strings.raw
         self.names_below = len(raw) if strings.base is None and raw[-1:] == b"\0" else 0
-        # Per member name offset: its _MEMBER_CODES code, -1 for none or a bad name.
+        # Per member name offset: its _MEMBER_CODES code, _NO_CODE for none or a bad name.
         self.codes: dict[int, int] = {}
         self.uints: dict[int, int | None] = {}
         self.sizes: dict[int, int | None] = {}
@@ -269,6 +271,20 @@ class BTFWords:
             return self.get(off)
         except BTFError:
             return None
+
+    def name(self, off: int) -> str | None:
+        """:meth:`string`, decoding straight from the table where every offset
+        inside it is a string start (what ``get`` would answer, without its calls)."""
+        if off < self.names_below:
+            raw = self.raw
+            return decode_str(raw[off:raw.find(b"\0", off)])
+        return self.string(off)
+
+    def has_name(self, off: int) -> bool:
+        """Whether the name at ``off`` is readable and not empty."""
+        if off < self.names_below:
+            return self.raw[off] != 0
+        return bool(self.string(off))
 
     # -- the one-pass reader of a whole .maps section ------------------------------
 
@@ -308,7 +324,7 @@ class BTFWords:
                 return None
             name = known(words[vpos])
             if name is None:
-                name = self.string(words[vpos])
+                name = self.name(words[vpos])
             if not name or stop > sec_size:
                 return None
             sym = symbols.get(start)
@@ -528,8 +544,11 @@ class BTFWords:
     def proto_ok(self, type_id: int) -> bool:
         """Whether the FUNC_PROTO ``type_id`` (whose header :meth:`resolve` checked)
         decodes: return and param types in range, param names readable."""
+        return self.proto_ok_at(self.offsets[type_id - self.first])
+
+    def proto_ok_at(self, pos: int) -> bool:
+        """:meth:`proto_ok` of the FUNC_PROTO at word ``pos``."""
         words, end = self.words, self.end
-        pos = self.offsets[type_id - self.first]
         if words[pos + 2] >= end:
             return False
         stop = pos + 3 + 2 * (words[pos + 1] & 0xFFFF)
@@ -608,6 +627,113 @@ class BTFWords:
                 return type_id
             type_id = words[pos + 2]
             if type_id >= end:
+                return 0
+        return 0
+
+    def datasec_entries(self, type_id: int) -> list[int] | None:
+        """The VAR ids of DATASEC ``type_id`` (an own DATASEC whose name reads, as
+        ``btf.datasecs()`` lists them), where it decodes cleanly; else None."""
+        words = self.words
+        pos = self.offsets[type_id - self.first]
+        info = words[pos + 1]
+        if info & INFO_UNUSED_MASK:
+            return None
+        ids = words[pos + 3:pos + 3 + 3 * (info & 0xFFFF):3].tolist()
+        if ids and max(ids) >= self.end:
+            return None
+        return ids
+
+    def var_or_func(self, type_id: int) -> tuple[int, str, int, int] | None:
+        """(kind, name, type, linkage) of the VAR or FUNC ``type_id`` where it
+        decodes cleanly (no kflag); else None."""
+        first, end = self.first, self.end
+        if not first <= type_id < end:
+            return None
+        words = self.words
+        pos = self.offsets[type_id - first]
+        info = words[pos + 1]
+        if info == _VAR_INFO:
+            kind, linkage = r.BTF_KIND_VAR, words[pos + 3]
+        elif info & 0xFFFF0000 == _FUNC_INFO:
+            kind, linkage = r.BTF_KIND_FUNC, info & 0xFFFF
+        else:
+            return None
+        target: int = words[pos + 2]
+        name = self.name(words[pos])
+        if target >= end or name is None:
+            return None
+        return kind, name, target, linkage
+
+    def resolved(self, type_id: int) -> int:
+        """``btf.resolve(type_id)`` where it returns without raising (every type on
+        the way, and the one it stops at, decoding cleanly); else -1."""
+        words, end = self.words, self.end
+        for _ in range(MAX_RESOLVE_DEPTH):
+            if type_id == 0:
+                return 0  # void
+            pos = self._pos(type_id)
+            if pos < 0:
+                return -1
+            kind = (words[pos + 1] >> 24) & 0x1F
+            if kind not in _MODIFIERS:
+                return type_id if self._decodes(pos, kind) else -1
+            type_id = words[pos + 2]
+            if type_id >= end:
+                return -1
+        return -1
+
+    def _decodes(self, pos: int, kind: int) -> bool:
+        """Whether the type at ``pos``, whose header :meth:`_pos` checked, decodes:
+        decode_type's per-kind checks, for the usual kinds (False for the rest)."""
+        words, end = self.words, self.end
+        if kind == r.BTF_KIND_STRUCT or kind == r.BTF_KIND_UNION:
+            stop = pos + 3 + 3 * (words[pos + 1] & 0xFFFF)
+            if stop == pos + 3:
+                return True
+            if max(words[pos + 4:stop:3]) >= end:
+                return False
+            return max(words[pos + 3:stop:3]) < self.names_below or all(
+                self.name_ok(off) for off in words[pos + 3:stop:3]
+            )
+        if kind == r.BTF_KIND_INT:
+            return not words[pos + 3] & 0xF0000000
+        if kind == r.BTF_KIND_PTR:
+            return words[pos + 2] < end
+        if kind == r.BTF_KIND_ARRAY:
+            return not words[pos + 2] and words[pos + 3] < end and words[pos + 4] < end
+        if kind == r.BTF_KIND_FWD:
+            return not words[pos + 2]
+        if kind == r.BTF_KIND_ENUM or kind == r.BTF_KIND_ENUM64:
+            step = 2 if kind == r.BTF_KIND_ENUM else 3
+            stop = pos + 3 + step * (words[pos + 1] & 0xFFFF)
+            return stop == pos + 3 or max(words[pos + 3:stop:step]) < self.names_below or all(
+                self.name_ok(off) for off in words[pos + 3:stop:step]
+            )
+        if kind == r.BTF_KIND_FUNC_PROTO:
+            return self.proto_ok_at(pos)
+        return kind == r.BTF_KIND_FLOAT
+
+    def align(self, type_id: int) -> int:
+        """externs.align_of for a chain of modifiers and arrays down to an INT or a
+        PTR, each decoding cleanly; 0 for anything else (the caller asks align_of)."""
+        words, end = self.words, self.end
+        for _ in range(MAX_RESOLVE_DEPTH):
+            pos = self._pos(type_id)
+            if pos < 0:
+                return 0
+            kind = (words[pos + 1] >> 24) & 0x1F
+            st = words[pos + 2]
+            if kind == r.BTF_KIND_INT:
+                return 0 if words[pos + 3] & 0xF0000000 else max(1, min(st, 8))
+            if kind == r.BTF_KIND_PTR:
+                return POINTER_SIZE if st < end else 0
+            if kind == r.BTF_KIND_ARRAY:
+                if st or words[pos + 3] >= end or words[pos + 4] >= end:
+                    return 0
+                type_id = words[pos + 3]
+            elif kind in _MODIFIERS and st < end:
+                type_id = st
+            else:
                 return 0
         return 0
 

@@ -134,14 +134,14 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
         vpos = offsets[vt - first]
         if words[vpos + 1] != _VAR_INFO or words[vpos + 2] >= end:
             return False
-        var_name = rw.string(words[vpos])
+        var_name = rw.name(words[vpos])
         struct_id = rw.resolve(words[vpos + 2])
         if var_name is None or not struct_id:
             return False
         spos = offsets[struct_id - first]
         sinfo = words[spos + 1]
         # A STRUCT with a name (resolve checked it is readable) ...
-        if sinfo & 0x7FFF0000 != _STRUCT_INFO or not rw.string(words[spos]):
+        if sinfo & 0x7FFF0000 != _STRUCT_INFO or not rw.has_name(words[spos]):
             return False
         # ... whose members decode: type ids in range, names readable.
         stop = spos + 3 + 3 * (sinfo & 0xFFFF)
@@ -201,11 +201,9 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
         key = (spec.value_type_id, index)
         if bound.setdefault(func.name, key) != key:
             return False
-        member_name = rw.known(words[mpos])
+        member_name = rw.name(words[mpos])
         if member_name is None:
-            member_name = rw.string(words[mpos])
-            if member_name is None:
-                return False
+            return False
         found = members.get(spec.name)
         if found is None:
             found = members[spec.name] = []
