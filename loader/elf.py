@@ -18,7 +18,9 @@ import struct
 import sys
 from array import array
 from dataclasses import dataclass, field
-from typing import Final, Literal, NamedTuple
+from itertools import repeat
+from operator import add
+from typing import Final, Literal, NamedTuple, cast
 
 from loader.errors import ELFError
 
@@ -192,6 +194,29 @@ class Relocation(NamedTuple):
     type: int
 
 
+# st_info / st_other -> bind, type and visibility for a whole column at once
+# (bytes.translate), instead of shifts and masks per symbol.
+_ST_BIND: Final = bytes(i >> 4 for i in range(256))
+_ST_TYPE: Final = bytes(i & 0xF for i in range(256))
+_ST_VISIBILITY: Final = bytes(i & 0x3 for i in range(256))
+# tuple.__new__(Symbol, fields): what Symbol._make does, minus a Python call per symbol.
+_new_tuple = tuple.__new__
+
+
+# Up to this many bytes of Elf64_Rel, relocation_targets reads entries one by one.
+_SMALL_REL_TABLE: Final = 16 * REL_SIZE
+
+
+def _words(raw: bytes, code: str, order: ByteOrder) -> array[int]:
+    """``raw`` as an array of ``code`` items in file byte order: one copy, so a
+    table's fields can be sliced out as columns (every ELF64 field is naturally
+    aligned inside its record, and records are multiples of 8 bytes)."""
+    out = array(code, raw)
+    if order != _HOST_ORDER:
+        out.byteswap()
+    return out
+
+
 def _cstring(data: bytes, table: Section, offset: int, kind: str, index: int) -> str:
     """Read a NUL-terminated name at ``offset`` inside string table ``table``.
 
@@ -220,15 +245,16 @@ def _cstring(data: bytes, table: Section, offset: int, kind: str, index: int) ->
         ) from exc
 
 
-def _name_map(data: bytes, table: Section) -> dict[int, str]:
+def _name_map(data: bytes, offset: int, size: int) -> dict[int, str]:
     """Offset -> name for every string start of an all-ASCII string table.
 
     One split of the table is much cheaper than a find and a decode per section
     and per symbol.  Names that start mid-string (LLVM shares tails: ``.maps``
-    inside ``.rel.maps``) are not keys; callers fall back to :func:`_cstring`,
-    which also produces every error, so behaviour is the same.
+    inside ``.rel.maps``) are not keys (the ELFFile adds the REL sections'
+    tails); callers fall back to :func:`_cstring`, which also produces every
+    error, so behaviour is the same.
     """
-    raw = data[table.offset : table.offset + table.size]
+    raw = data[offset : offset + size]
     if not raw.isascii():
         return {}
     parts = raw.decode("ascii").split("\0")
@@ -237,9 +263,6 @@ def _name_map(data: bytes, table: Section) -> dict[int, str]:
     pos = 0
     for part in parts:
         out[pos] = part
-        if part.startswith(".rel"):
-            # LLVM stores ".relX" once and points X's name 4 bytes into it.
-            out.setdefault(pos + 4, part[4:])
         pos += len(part) + 1
     return out
 
@@ -256,14 +279,20 @@ class ELFFile:
 
     __slots__ = (
         "_data",
+        "_flags",
         "_layouts",
         "_names",
+        "_quads",
         "_rel_for",
         "_rows",
         "_section_names",
         "_sections",
+        "_shoff",
+        "_sizes",
         "_symbols",
         "_symtab",
+        "_types",
+        "_words",
         "byte_order",
         "machine",
         "shstrndx",
@@ -317,14 +346,22 @@ class ELFFile:
         self._rel_for: dict[int, int] = {}
         # (string table index, offset -> name) of the section names.
         self._names: tuple[int, dict[int, str]] = (-1, {})
-        # Raw header tuples and names of every section; Section objects on demand.
-        self._rows: list[tuple[int, ...]] = []
+        # The section table as columns (one per field a loader tests); whole
+        # header tuples and Section objects are built on demand.
+        self._shoff = e_shoff
+        self._rows: list[tuple[int, ...]] | None = None
+        self._quads: array[int] = array("Q")
+        self._words: array[int] = array("I")
+        self._types: list[int] = []
+        self._sizes: list[int] = []
+        self._flags: list[int] | None = None
         self._section_names: list[str] = []
         self._sections: list[Section | None] = []
         self.shstrndx = 0
         if e_shoff == 0:
             if e_shnum != 0:
                 raise ELFError(f"offset 60: e_shnum {e_shnum} with e_shoff 0")
+            self._rows = []
             return
         if e_shentsize != SHDR_SIZE:
             raise ELFError(f"offset 58: e_shentsize {e_shentsize} is not {SHDR_SIZE}")
@@ -351,70 +388,103 @@ class ELFFile:
         if e_shstrndx >= e_shnum:
             raise ELFError(f"offset 62: e_shstrndx {e_shstrndx} out of range ({e_shnum} sections)")
         self.shstrndx = e_shstrndx
-        raw = list(shdr.iter_unpack(data[e_shoff : e_shoff + e_shnum * SHDR_SIZE]))
-        str_entry = raw[e_shstrndx]
-        if str_entry[1] != SHT_STRTAB:
+        table = data[e_shoff : e_shoff + e_shnum * SHDR_SIZE]
+        # Elf64_Shdr as 16 u32 / 8 u64 items: sh_name 0, sh_type 1 (u32);
+        # sh_flags 1, sh_offset 3, sh_size 4 (u64); sh_info 11 (u32).
+        words = self._words = _words(table, "I", order)
+        quads = self._quads = _words(table, "Q", order)
+        types = self._types = words[1::16].tolist()
+        str_type = types[e_shstrndx]
+        if str_type != SHT_STRTAB:
             raise ELFError(
-                f"offset 62: e_shstrndx {e_shstrndx} names section of type {str_entry[1]}, "
+                f"offset 62: e_shstrndx {e_shstrndx} names section of type {str_type}, "
                 f"not SHT_STRTAB"
             )
-        str_off, str_size = str_entry[4], str_entry[5]
+        str_off = quads[8 * e_shstrndx + 3]
+        str_size = quads[8 * e_shstrndx + 4]
         if str_off > size or str_size > size - str_off:
             raise ELFError(
                 f"section {e_shstrndx}: offset {str_off} + size {str_size} runs past the end "
                 f"of the file ({size} bytes)"
             )
-        strtab = Section(e_shstrndx, "", SHT_STRTAB, 0, 0, str_off, str_size, 0, 0, 0, 0, data)
-        names = _name_map(data, strtab)
+        names = _name_map(data, str_off, str_size)
         # Kept for the symbol names: LLVM writes one .strtab for both.
         self._names = (e_shstrndx, names)
-        self._rows = raw
         self._sections = [None] * e_shnum
-        sec_names = self._section_names
-        for index, (name_off, typ, _flags, _addr, off, sz, _link, _info, _align, _entsize) in (
-            enumerate(raw)
-        ):
-            if typ != SHT_NOBITS and typ != SHT_NULL and (off > size or sz > size - off):
-                raise ELFError(
-                    f"section {index}: offset {off} + size {sz} runs past the end of the file "
-                    f"({size} bytes)"
-                )
-            name = names.get(name_off)
-            if name is None:
-                name = _cstring(data, strtab, name_off, "section", index)
-            sec_names.append(name)
+        self._sizes = sizes = quads[4::8].tolist()
+        name_offs = words[0::16]
+        # The REL sections: sh_info -> REL section (faults are only noted here:
+        # the walk below reports them in order), and the names of their
+        # targets: LLVM names X by pointing 4 bytes into ".relX", and the
+        # string 4 bytes into a name of 4 or more characters is the rest of that
+        # name.  (Only a cache: a name not found is read by _cstring.)
         rel_for = self._rel_for
-        symtab_index = -1
-        for index, row in enumerate(raw):
-            typ = row[1]
-            if typ == SHT_SYMTAB:
-                if symtab_index >= 0:
-                    raise ELFError(
-                        f"section {index}: second SHT_SYMTAB (first is {symtab_index})"
-                    )
-                symtab_index = index
-            elif typ == SHT_REL:
-                info = row[7]
-                if info == 0 or info >= e_shnum:
-                    raise ELFError(
-                        f"section {index} ({sec_names[index]}): sh_info {info} is not a valid "
-                        f"target section ({e_shnum} sections)"
-                    )
-                other = rel_for.get(info)
-                if other is not None:
-                    raise ELFError(
-                        f"section {index} ({sec_names[index]}): second SHT_REL for section "
-                        f"{info} (first is {other})"
-                    )
-                rel_for[info] = index
-        if symtab_index >= 0:
-            self._symtab = self.section(symtab_index)
+        rel_fault = False
+        get = names.get
+        for index in [i for i, typ in enumerate(types) if typ == SHT_REL]:
+            base = 16 * index
+            target = words[base + 11]
+            if target in rel_for or not 0 < target < e_shnum:
+                rel_fault = True
+            rel_for[target] = index
+            name_off = words[base]
+            name = get(name_off)
+            if name is not None and len(name) >= 4:
+                names[name_off + 4] = name[4:]
+        found = list(map(names.get, name_offs))
+        if None in found or max(map(add, quads[3::8], sizes)) > size:
+            # A name to look at, or a section ending past the file (fine for
+            # SHT_NOBITS/SHT_NULL): the per-section checks, in index order.
+            strtab = Section(
+                e_shstrndx, "", SHT_STRTAB, 0, 0, str_off, str_size, 0, 0, 0, 0, data
+            )
+            for index, sz in enumerate(sizes):
+                off = quads[8 * index + 3]
+                if off > size or sz > size - off:
+                    typ = types[index]
+                    if typ != SHT_NOBITS and typ != SHT_NULL:
+                        raise ELFError(
+                            f"section {index}: offset {off} + size {sz} runs past the end "
+                            f"of the file ({size} bytes)"
+                        )
+                if found[index] is None:
+                    found[index] = _cstring(data, strtab, name_offs[index], "section", index)
+        sec_names = cast(list[str], found)  # every None was resolved just above
+        symtabs = types.count(SHT_SYMTAB)
+        if symtabs > 1 or rel_fault:
+            # Something is wrong: the per-section walk names the first fault.
+            rel_for = self._rel_for = {}
+            symtab_index = -1
+            for index, typ in enumerate(types):
+                if typ == SHT_SYMTAB:
+                    if symtab_index >= 0:
+                        raise ELFError(
+                            f"section {index}: second SHT_SYMTAB (first is {symtab_index})"
+                        )
+                    symtab_index = index
+                elif typ == SHT_REL:
+                    info = words[16 * index + 11]
+                    if info == 0 or info >= e_shnum:
+                        raise ELFError(
+                            f"section {index} ({sec_names[index]}): sh_info {info} is not a "
+                            f"valid target section ({e_shnum} sections)"
+                        )
+                    other = rel_for.get(info)
+                    if other is not None:
+                        raise ELFError(
+                            f"section {index} ({sec_names[index]}): second SHT_REL for section "
+                            f"{info} (first is {other})"
+                        )
+                    rel_for[info] = index
+        self._section_names = sec_names
+        if symtabs:
+            self._symtab = self.section(types.index(SHT_SYMTAB))
 
     @property
     def sections(self) -> list[Section]:
         """Every section header, index 0 included."""
         section = self.section
-        return [section(i) for i in range(len(self._rows))]
+        return [section(i) for i in range(len(self._types))]
 
     @property
     def section_names(self) -> list[str]:
@@ -422,19 +492,50 @@ class ELFFile:
         return self._section_names
 
     @property
+    def section_types(self) -> list[int]:
+        """Every section's sh_type, by index (do not modify)."""
+        return self._types
+
+    @property
+    def section_sizes(self) -> list[int]:
+        """Every section's sh_size, by index (do not modify)."""
+        return self._sizes
+
+    @property
+    def section_flags(self) -> list[int]:
+        """Every section's sh_flags, by index (do not modify)."""
+        flags = self._flags
+        if flags is None:
+            flags = self._flags = self._quads[1::8].tolist()
+        return flags
+
+    @property
     def section_headers(self) -> list[tuple[int, ...]]:
         """Every section's raw Elf64_Shdr fields, by index (do not modify)."""
-        return self._rows
+        rows = self._rows
+        if rows is None:
+            shoff = self._shoff
+            rows = self._rows = list(self._layouts.shdr.iter_unpack(
+                self._data[shoff : shoff + len(self._types) * SHDR_SIZE]
+            ))
+        return rows
 
     def section_header(self, index: int) -> tuple[int, ...]:
         """Section ``index``'s raw Elf64_Shdr fields (sh_name ... sh_entsize)."""
-        return self._rows[index]
+        if not 0 <= index < len(self._types):
+            raise IndexError(index)
+        row: tuple[int, ...] = self._layouts.shdr.unpack_from(
+            self._data, self._shoff + index * SHDR_SIZE
+        )
+        return row
 
     def section(self, index: int) -> Section:
         """Section ``index`` (0 <= index < number of sections)."""
         sec = self._sections[index]
         if sec is None:
-            _, typ, flags, addr, off, sz, link, info, align, entsize = self._rows[index]
+            _, typ, flags, addr, off, sz, link, info, align, entsize = (
+                self._layouts.shdr.unpack_from(self._data, self._shoff + index * SHDR_SIZE)
+            )
             sec = self._sections[index] = Section(
                 index, self._section_names[index], typ, flags, addr, off, sz, link, info,
                 align, entsize, self._data,
@@ -463,57 +564,101 @@ class ELFFile:
         symtab = self._symtab
         if symtab is None:
             return []
-        nsec = len(self._rows)
-        where = f"section {symtab.index} ({symtab.name})"
+        nsec = len(self._types)
         if symtab.entsize != SYM_SIZE:
-            raise ELFError(f"{where}: sh_entsize {symtab.entsize} is not {SYM_SIZE}")
+            raise ELFError(
+                f"{self._where(symtab)}: sh_entsize {symtab.entsize} is not {SYM_SIZE}"
+            )
         if symtab.size % SYM_SIZE:
-            raise ELFError(f"{where}: sh_size {symtab.size} is not a multiple of {SYM_SIZE}")
+            raise ELFError(
+                f"{self._where(symtab)}: sh_size {symtab.size} is not a multiple of {SYM_SIZE}"
+            )
         count = symtab.size // SYM_SIZE
         if symtab.info > count:
-            raise ELFError(f"{where}: sh_info {symtab.info} exceeds symbol count {count}")
-        if symtab.link == 0 or symtab.link >= nsec:
-            raise ELFError(f"{where}: sh_link {symtab.link} out of range ({nsec} sections)")
-        strtab = self.section(symtab.link)
-        if strtab.type != SHT_STRTAB:
             raise ELFError(
-                f"{where}: sh_link {symtab.link} names section of type {strtab.type}, "
+                f"{self._where(symtab)}: sh_info {symtab.info} exceeds symbol count {count}"
+            )
+        link = symtab.link
+        if link == 0 or link >= nsec:
+            raise ELFError(
+                f"{self._where(symtab)}: sh_link {link} out of range ({nsec} sections)"
+            )
+        link_type = self._types[link]
+        if link_type != SHT_STRTAB:
+            raise ELFError(
+                f"{self._where(symtab)}: sh_link {link} names section of type {link_type}, "
                 f"not SHT_STRTAB"
             )
         data = self._data
+        names_of, names = self._names
+        if names_of != link:
+            names = _name_map(data, self._quads[link * 8 + 3], self._sizes[link])
+        base = symtab.offset
+        table = data[base : base + symtab.size]
+        # Elf64_Sym as 6 u32 / 12 u16 / 3 u64 items: st_name 0 (u32), st_shndx 3
+        # (u16), st_value 1 and st_size 2 (u64); st_info and st_other are bytes.
+        shndx = _words(table, "H", self.byte_order)[3::12].tolist()
+        ordinary = set(shndx)
+        ordinary.discard(SHN_ABS)
+        ordinary.discard(SHN_COMMON)
+        name_offs = _words(table, "I", self.byte_order)[0::6]
+        found = list(map(names.get, name_offs))
+        # (Name offset 0 is the empty name whatever the table holds there.)
+        if names.get(0) == "" and not (ordinary and max(ordinary) >= nsec):
+            # No st_shndx to resolve or refuse, so the only faults are names:
+            # those the map lacks (tails of other strings) are read one by one,
+            # in symbol order, as the per-record reader would.
+            if None in found:
+                strtab = self.section(link)
+                index = -1
+                for _ in range(found.count(None)):
+                    index = found.index(None, index + 1)
+                    found[index] = _cstring(data, strtab, name_offs[index], "symbol", index)
+            quads = _words(table, "Q", self.byte_order)
+            info = table[4::SYM_SIZE]
+            return list(map(_new_tuple, repeat(Symbol), zip(
+                range(count), found, quads[1::3], quads[2::3], info.translate(_ST_BIND),
+                info.translate(_ST_TYPE), table[5::SYM_SIZE].translate(_ST_VISIBILITY), shndx,
+                strict=True,
+            )))
+        # A name to look at, or an st_shndx to resolve or refuse: one record at a
+        # time, resolving extended section indices and naming every fault.
+        strtab = self.section(link)
         shndx_table: Section | None = None
         out: list[Symbol] = []
-        base = symtab.offset
-        raw = self._layouts.sym.iter_unpack(data[base : base + symtab.size])
-        names_of, names = self._names
-        if names_of != strtab.index:
-            names = _name_map(data, strtab)
         make = Symbol._make  # tuple.__new__ without the generated Python __new__
-        for index, (name_off, info, other, shndx, value, sz) in enumerate(raw):
+        for index, (name_off, info, other, st_shndx, value, sz) in enumerate(
+            self._layouts.sym.iter_unpack(table)
+        ):
             if name_off:
                 name = names.get(name_off)
                 if name is None:
                     name = _cstring(data, strtab, name_off, "symbol", index)
             else:
                 name = ""
-            if shndx >= nsec and shndx != SHN_ABS and shndx != SHN_COMMON:
-                if shndx == SHN_XINDEX:
+            if st_shndx >= nsec and st_shndx != SHN_ABS and st_shndx != SHN_COMMON:
+                if st_shndx == SHN_XINDEX:
                     if shndx_table is None:
                         shndx_table = self._find_shndx(symtab, count)
-                    (shndx,) = self._layouts.shndx.unpack_from(
+                    (st_shndx,) = self._layouts.shndx.unpack_from(
                         data, shndx_table.offset + index * SHNDX_SIZE
                     )
-                    if shndx >= nsec:
+                    if st_shndx >= nsec:
                         raise ELFError(
-                            f"symbol {index} ({name}): extended st_shndx {shndx} out of range "
-                            f"({nsec} sections)"
+                            f"symbol {index} ({name}): extended st_shndx {st_shndx} out of "
+                            f"range ({nsec} sections)"
                         )
-                elif shndx < SHN_LORESERVE:
+                elif st_shndx < SHN_LORESERVE:
                     raise ELFError(
-                        f"symbol {index} ({name}): st_shndx {shndx} out of range ({nsec} sections)"
+                        f"symbol {index} ({name}): st_shndx {st_shndx} out of range "
+                        f"({nsec} sections)"
                     )
-            out.append(make((index, name, value, sz, info >> 4, info & 0xF, other & 0x3, shndx)))
+            out.append(make((index, name, value, sz, info >> 4, info & 0xF, other & 0x3, st_shndx)))
         return out
+
+    @staticmethod
+    def _where(sec: Section) -> str:
+        return f"section {sec.index} ({sec.name})"
 
     def _find_shndx(self, symtab: Section, count: int) -> Section:
         for sec in self.sections:
@@ -541,20 +686,59 @@ class ELFFile:
         rel_index = self._rel_for.get(section.index)
         if rel_index is None:
             return [], []
-        # The raw header, not a Section object: this runs once per program section.
-        _, _, _, _, off, size, link, _, _, entsize = self._rows[rel_index]
+        # From the section table's columns, not a Section object: this runs
+        # once per program section.
+        quads = self._quads
+        size = self._sizes[rel_index]
         symtab = self._symtab
-        if entsize != REL_SIZE or size % REL_SIZE or symtab is None or link != symtab.index:
+        if (
+            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE or symtab is None
+            or self._words[16 * rel_index + 10] != symtab.index
+        ):
             # Not the usual layout: the full reader says what is wrong.
             out = self.relocations(section)
             return [r.offset for r in out], [r.symbol_index for r in out]
-        words = array("Q", self._data[off:off + size])
-        if self.byte_order != _HOST_ORDER:
-            words.byteswap()
-        syms = [info >> 32 for info in words[1::2]]
+        off = quads[8 * rel_index + 3]
+        raw = self._data[off : off + size]
+        if size <= _SMALL_REL_TABLE:
+            # A program section has a handful: a loop beats two arrays.
+            offsets = []
+            syms = []
+            for r_offset, r_info in self._layouts.rel.iter_unpack(raw):
+                offsets.append(r_offset)
+                syms.append(r_info >> 32)
+        else:
+            # Elf64_Rel as 2 u64 / 4 u32 items: r_offset is u64 0; the symbol, the
+            # high half of r_info, is u32 3 (little-endian) or 2 (big-endian).
+            syms = _words(raw, "I", self.byte_order)[
+                (3 if self.byte_order == "<" else 2) :: 4
+            ].tolist()
+            offsets = _words(raw, "Q", self.byte_order)[0::2].tolist()
         if syms and max(syms) >= symtab.size // SYM_SIZE:
             self.relocations(section)  # raises, naming the first bad entry
-        return words[0::2].tolist(), syms
+        return offsets, syms
+
+    def raw_relocations(self, section: Section) -> list[tuple[int, int]]:
+        """(r_offset, r_info) of each relocation applying to ``section``, with the
+        REL section's layout checked as :meth:`relocations` does, but NOT the
+        symbol indices: a caller must test ``r_info >> 32`` against the symbol
+        count and call :meth:`relocations` for the error when one is out of
+        range.  For the hot path of a loader, which looks every entry up anyway.
+        """
+        rel_index = self._rel_for.get(section.index)
+        if rel_index is None:
+            return []
+        quads = self._quads
+        size = self._sizes[rel_index]
+        symtab = self._symtab
+        if (
+            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE or symtab is None
+            or self._words[16 * rel_index + 10] != symtab.index
+        ):
+            # Not the usual layout: the full reader says what is wrong.
+            return [(r.offset, r.symbol_index << 32 | r.type) for r in self.relocations(section)]
+        off = quads[8 * rel_index + 3]
+        return list(self._layouts.rel.iter_unpack(self._data[off : off + size]))
 
     def relocations(self, section: Section) -> list[Relocation]:
         """The relocations that apply to ``section`` (empty when it has none).

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import cast
 
 from loader import elf
 from loader.btf.spec import Spec as BTFSpec
@@ -66,6 +67,21 @@ _LEGACY_MAPS_PREFIX = LEGACY_MAPS_SEC + "/"
 _SPECIAL_NAMES = frozenset({LICENSE_SEC, VERSION_SEC, LEGACY_MAPS_SEC, BTF_MAPS_SEC,
                             *STRUCT_OPS_SECS})
 _SPECIAL_PREFIXES = (_LEGACY_MAPS_PREFIX, ARENA_SEC_PREFIX)
+# Names classified whatever the section type, to their kind (license and version
+# are not kinds: ObjectFile keeps them apart).
+_LICENSE = object()
+_VERSION = object()
+_KIND_BY_NAME: dict[str, Kind | object] = {
+    LICENSE_SEC: _LICENSE, VERSION_SEC: _VERSION, LEGACY_MAPS_SEC: Kind.LEGACY_MAPS,
+    BTF_MAPS_SEC: Kind.BTF_MAPS, **dict.fromkeys(STRUCT_OPS_SECS, Kind.STRUCT_OPS),
+}
+# Every name the classification below acts on starts with one of these, so
+# with one of their first three characters (a superset: ".strtab" or "versions"
+# pass too, and are then looked at properly).
+_NAME_HEADS = frozenset(prefix[:3] for prefix in (
+    LICENSE_SEC, VERSION_SEC, LEGACY_MAPS_SEC, BTF_MAPS_SEC, STRUCT_OPS_SECS[0],
+    ARENA_SEC_PREFIX, ".data", ".rodata", ".bss",
+))
 
 
 def is_legacy_maps_section(name: str) -> bool:
@@ -97,52 +113,58 @@ class ObjectFile:
     # -- sections -----------------------------------------------------------------
 
     def _classify(self) -> None:
-        # Works on names and raw headers: Section objects are built only for the
-        # few sections kept (most of an object is debug info).
+        # Works on names and header columns: Section objects are built only for
+        # the few sections kept (most of an object is debug info).
         ef = self.elf
         section = ef.section
         by_index = self.by_index
-        by_index[elf.SHN_UNDEF] = ObjSection(section(0), Kind.UNDEF)
+        by_index[elf.SHN_UNDEF] = ObjSection(section(0), Kind.UNDEF, {}, {})
         names = ef.section_names
-        rows = ef.section_headers
-        special = _SPECIAL_NAMES
+        types = ef.section_types
+        flags = ef.section_flags
+        sizes = ef.section_sizes
+        execinstr = elf.SHF_EXECINSTR
+        heads = _NAME_HEADS
+        # Code (by flag) and whatever a name could make special or data: the
+        # only sections the rules below can keep or refuse.  (A slice and a set
+        # test cost less than startswith() over nine prefixes.)
+        candidates = [
+            index for index, name in enumerate(names)
+            if flags[index] & execinstr or name[:3] in heads
+        ]
+        by_name = _KIND_BY_NAME
         progbits, nobits = elf.SHT_PROGBITS, elf.SHT_NOBITS
-        for index in range(1, len(names)):
-            name = names[index]
-            typ = rows[index][1]
-            if typ != progbits and typ != nobits and name not in special and not (
-                name.startswith(_SPECIAL_PREFIXES)
-            ):
-                # Most of an object (debug info, REL, string and symbol tables):
-                # neither code nor data, and no name that means something.
+        for index in candidates:
+            if index == 0:
                 continue
-            if name == LICENSE_SEC:
-                self.license_sec = section(index)
-            elif name == VERSION_SEC:
-                self.version_sec = section(index)
-            elif name == LEGACY_MAPS_SEC or name.startswith(_LEGACY_MAPS_PREFIX):
-                by_index[index] = ObjSection(section(index), Kind.LEGACY_MAPS)
-            elif name == BTF_MAPS_SEC:
-                by_index[index] = ObjSection(section(index), Kind.BTF_MAPS)
-            elif name in STRUCT_OPS_SECS:
-                by_index[index] = ObjSection(section(index), Kind.STRUCT_OPS)
+            name = names[index]
+            kind = by_name.get(name)
+            if kind is not None:
+                # A special name, whatever the section type.
+                if kind is _LICENSE:
+                    self.license_sec = section(index)
+                elif kind is _VERSION:
+                    self.version_sec = section(index)
+                else:
+                    by_index[index] = ObjSection(section(index), cast(Kind, kind), {}, {})
+            elif name.startswith(_LEGACY_MAPS_PREFIX):
+                by_index[index] = ObjSection(section(index), Kind.LEGACY_MAPS, {}, {})
             elif name.startswith(ARENA_SEC_PREFIX):
                 # libbpf >= 1.4 makes an arena map of it; we cannot yet.
                 raise UnsupportedError(
                     "BPF arena (.addr_space.*) sections", "6.9", f"section {name}"
                 )
             else:
-                row = rows[index]
-                flags, size = row[2], row[5]
-                if typ == progbits and flags & elf.SHF_EXECINSTR:
-                    if size > 0:
-                        by_index[index] = ObjSection(section(index), Kind.PROGRAM)
+                typ = types[index]
+                if typ == progbits and flags[index] & execinstr:
+                    if sizes[index] > 0:
+                        by_index[index] = ObjSection(section(index), Kind.PROGRAM, {}, {})
                         if name == ".text":
                             self.text_index = index
-                elif (typ == elf.SHT_PROGBITS or typ == elf.SHT_NOBITS) and (
-                    is_data_section(name)
+                elif (typ == progbits or typ == nobits) and (
+                    name in _DATA_NAMES or name.startswith(_DATA_PREFIXES)
                 ):
-                    by_index[index] = ObjSection(section(index), Kind.DATA)
+                    by_index[index] = ObjSection(section(index), Kind.DATA, {}, {})
 
     def sections_of(self, kind: Kind) -> list[ObjSection]:
         return [s for s in self.by_index.values() if s.kind is kind]
@@ -150,25 +172,32 @@ class ObjectFile:
     # -- symbols ------------------------------------------------------------------
 
     def _assign_symbols(self) -> None:
-        by_index = self.by_index
+        # Fields by position (st_shndx 7, name 1, value 2, bind 4, type 5): a
+        # namedtuple's unpacking or attributes cost more, once per symbol.
+        get = self.by_index.get
+        undef, program = Kind.UNDEF, Kind.PROGRAM
+        func, notype, obj, local = elf.STT_FUNC, elf.STT_NOTYPE, elf.STT_OBJECT, elf.STB_LOCAL
         for sym in self.symbols:
-            if not sym.name:
+            osec = get(sym[7])
+            if osec is None or not sym[1]:
                 # Anonymous symbols are section symbols or debug info: never map,
                 # variable or function names.
                 continue
-            osec = by_index.get(sym.shndx)
-            if osec is None or osec.kind is Kind.UNDEF:
+            kind = osec.kind
+            if kind is undef:
                 continue
-            typ = sym.type
-            if osec.kind is Kind.PROGRAM:
+            typ = sym[5]
+            if kind is program:
                 # Old LLVM tags functions NOTYPE; local NOTYPE symbols are jump labels.
-                if typ == elf.STT_FUNC or (typ == elf.STT_NOTYPE and sym.bind != elf.STB_LOCAL):
-                    prev = osec.symbols.get(sym.value)
-                    if prev is not None and prev.type == elf.STT_FUNC and typ != elf.STT_FUNC:
-                        continue
-                    osec.symbols[sym.value] = sym
-            elif typ == elf.STT_OBJECT or typ == elf.STT_NOTYPE:
-                osec.symbols[sym.value] = sym
+                if typ == func or (typ == notype and sym[4] != local):
+                    symbols = osec.symbols
+                    if typ != func:
+                        prev = symbols.get(sym[2])
+                        if prev is not None and prev[5] == func:
+                            continue
+                    symbols[sym[2]] = sym
+            elif typ == obj or typ == notype:
+                osec.symbols[sym[2]] = sym
 
     # -- relocations --------------------------------------------------------------
 
@@ -176,50 +205,64 @@ class ObjectFile:
         ef = self.elf
         symbols = self.symbols
         by_index = self.by_index
+        get_target = by_index.get
+        raw_relocations = ef.raw_relocations
+        program, btf_maps, struct_ops = Kind.PROGRAM, Kind.BTF_MAPS, Kind.STRUCT_OPS
         for osec in list(by_index.values()):
-            if osec.kind is Kind.DATA or osec.kind is Kind.LEGACY_MAPS or (
-                osec.kind is Kind.UNDEF
-            ):
+            # Where libbpf applies relocations; data and legacy maps sections'
+            # are not read.  (Identity tests: an Enum's hash is a Python call.)
+            kind = osec.kind
+            if kind is not program and kind is not btf_maps and kind is not struct_ops:
                 continue
-            offsets, sym_indices = ef.relocation_targets(osec.section)
-            if not offsets:
+            rows = raw_relocations(osec.section)
+            if not rows:
                 continue
             size = osec.section.size
             out = osec.relocations
-            align = 8 if osec.kind is Kind.PROGRAM else 1
-            for offset, sym_index in zip(offsets, sym_indices, strict=True):
-                sym = symbols[sym_index]
-                target = by_index.get(sym.shndx)
-                if (
-                    target is not None and offset < size and offset not in out
-                    and not offset % align
-                ):
-                    # The usual case, without building the error context.
+            align = 8 if kind is program else 1
+            try:
+                for offset, info in rows:
+                    sym = symbols[info >> 32]
+                    target = get_target(sym[7])  # st_shndx
+                    if (
+                        target is not None and offset < size and offset not in out
+                        and not offset % align
+                    ):
+                        # The usual case, without building the error context.
+                        out[offset] = sym
+                        target.references += 1
+                        continue
+                    # A fault: but a symbol index out of range anywhere in the
+                    # section is reported first (an ELFError from relocations()).
+                    ef.relocation_targets(osec.section)
+                    where = f"section {osec.name}: relocation at offset {offset}"
+                    if offset >= size:
+                        raise RelocationError(
+                            f"{where} against {sym.name or sym.index!r}: offset outside the "
+                            f"section ({size} bytes)"
+                        )
+                    if osec.kind is Kind.PROGRAM and offset % 8:
+                        raise RelocationError(
+                            f"{where} against {sym.name or sym.index!r}: offset is not at an "
+                            f"instruction boundary"
+                        )
+                    target = by_index.get(sym.shndx)
+                    if target is None:
+                        names = ef.section_names
+                        tname = (
+                            names[sym.shndx] if sym.shndx < len(names)
+                            else f"index {sym.shndx:#x}"
+                        )
+                        raise RelocationError(
+                            f"{where}: symbol {sym.name!r} (index {sym.index}) is in section "
+                            f"{tname!r}, which holds no maps, data or code"
+                        )
+                    if offset in out:
+                        raise RelocationError(f"{where}: second relocation at the same offset")
                     out[offset] = sym
                     target.references += 1
-                    continue
-                where = f"section {osec.name}: relocation at offset {offset}"
-                if offset >= size:
-                    raise RelocationError(
-                        f"{where} against {sym.name or sym.index!r}: offset outside the "
-                        f"section ({size} bytes)"
-                    )
-                if osec.kind is Kind.PROGRAM and offset % 8:
-                    raise RelocationError(
-                        f"{where} against {sym.name or sym.index!r}: offset is not at an "
-                        f"instruction boundary"
-                    )
-                target = by_index.get(sym.shndx)
-                if target is None:
-                    names = ef.section_names
-                    tname = (
-                        names[sym.shndx] if sym.shndx < len(names) else f"index {sym.shndx:#x}"
-                    )
-                    raise RelocationError(
-                        f"{where}: symbol {sym.name!r} (index {sym.index}) is in section "
-                        f"{tname!r}, which holds no maps, data or code"
-                    )
-                if offset in out:
-                    raise RelocationError(f"{where}: second relocation at the same offset")
-                out[offset] = sym
-                target.references += 1
+            except IndexError:
+                # symbols[...]: an entry names a symbol past the table (the
+                # only indexing above that can fail).
+                ef.relocations(osec.section)
+                raise
