@@ -556,8 +556,10 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
     With ``datasecs``, the index of every DATASEC is appended to it on the way
     (an ELF loader's by-name lookups are all DATASECs; this spares a second walk).
     """
-    found: list[int] = []
-    append = found.append
+    # An array, not a list: a list would make an int object per type (vmlinux:
+    # 126,000 of them, freed at once), which slowed a full decode that followed.
+    offsets = array("I")
+    append = offsets.append
     steps = _STEPS if datasecs is None else _STEPS_NOTING
     # Each type's info word, by the type's position (a copy, but one add less
     # per type in the loop below).
@@ -575,7 +577,7 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
             hi = info >> 24
             n = FIXED_WORDS[hi]
             if n < 0:
-                tid = first_type_id + len(found) - 1
+                tid = first_type_id + len(offsets) - 1
                 raise BTFError(
                     f"type id {tid} at type section offset {type_off + 4 * pos}: "
                     f"unknown kind {hi & 0x1F} (info 0x{info:08x})"
@@ -591,8 +593,7 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
             break
         pos -= _NOTE
         assert datasecs is not None
-        datasecs.append(len(found) - 1)
-    offsets = array("I", found)
+        datasecs.append(len(offsets) - 1)
     count = len(offsets)
     if pos > nwords:
         last = offsets[-1]
