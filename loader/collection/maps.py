@@ -229,16 +229,18 @@ _UNSEEN = (-1, -1)
 
 
 class BTFWords:
-    """Map definitions read straight from one spec's BTF words.
+    """Type checks and values read straight from one spec's BTF words, for the
+    collection readers (maps here; struct_ops, data sections and externs too).
 
     Decoding a definition's struct, its members' pointer targets and the key and
     value types into dataclasses is most of the cost of opening an object with BTF
     maps, and so is a Python call per type looked at: these readers bind what they
     need once and remember answers per type id (maps share their member types).
-    Each answers None (0 for :meth:`resolve`) whenever the decoder would do anything
-    but return a plain value (a bad id, unused bits, a bad name offset, an
-    unexpected kind): the caller then takes the decoding path, so every error is
-    still the decoder's.
+    Each answers None (0 for :meth:`resolve`, -1 for :meth:`resolved`, False for
+    the checks) whenever the decoder would do anything but return a plain value (a
+    bad id, unused bits, a bad name offset, an unexpected kind): the caller then
+    takes the decoding path, so every error is still the decoder's.  Answering
+    "not sure" is always allowed; answering a value the decoder would not is not.
     """
 
     __slots__ = ("codes", "end", "first", "get", "known", "names_below", "offsets", "raw",
@@ -821,11 +823,20 @@ class BTFWords:
         return found
 
     def _size(self, type_id: int) -> int | None:
-        words, end = self.words, self.end
+        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        below = self.names_below
         mult = 1
         for _ in range(MAX_RESOLVE_DEPTH):
-            pos = self._pos(type_id)  # -1 for void too: the decoder says "no size"
-            if pos < 0:
+            # _pos inline (void too: the decoder says "no size").
+            if not first <= type_id < end:
+                return None
+            pos = offsets[type_id - first]
+            info = words[pos + 1]
+            if info & INFO_UNUSED_MASK or (
+                info & 0xFFFF and (info >> 24) & 0x1F in _NO_VLEN_KINDS
+            ):
+                return None
+            if words[pos] >= below and not self.name_ok(words[pos]):
                 return None
             kind = (words[pos + 1] >> 24) & 0x1F
             st: int = words[pos + 2]

@@ -18,6 +18,7 @@ that is not a function pointer (UnsupportedError, libbpf's ENOTSUP).
 from __future__ import annotations
 
 import functools
+from array import array
 
 from loader import elf
 from loader.btf import records as r
@@ -125,8 +126,8 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
     data = bytes(sec.data())
     flags = BPF_F_LINK if name == STRUCT_OPS_LINK_SEC else 0
     new: dict[str, MapSpec] = {}
-    # (start, end, spec, struct's word position) of each variable.
-    placed: list[tuple[int, int, MapSpec, int]] = []
+    # (start, end, spec, struct's word position, its members' offsets) per variable.
+    placed: list[tuple[int, int, MapSpec, int, array[int]]] = []
     for j in range(pos + 3, pos + 3 + 3 * (info & 0xFFFF), 3):
         vt, start = words[j], words[j + 1]
         if not first <= vt < end:
@@ -160,7 +161,7 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
             max_entries=1, flags=flags, value_type_id=struct_id, section=name,
             section_offset=start, contents=(MapKV(0, data[start:start + size]),),
         )
-        placed.append((start, start + size, spec, spos))
+        placed.append((start, start + size, spec, spos, words[spos + 5:stop:3]))
     members: dict[str, list[StructOpsMember]] = {}
     bound: dict[str, tuple[int, int]] = {}
     # Member type id -> whether it is a function pointer (see _is_func_pointer).
@@ -175,14 +176,12 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
                 break
         if owner is None:
             return False
-        start, _end, spec, spos = owner
-        sinfo = words[spos + 1]
+        start, _end, spec, spos, member_offsets = owner
         moff = off - start
-        if sinfo >= 0x80000000:
+        if words[spos + 1] >= 0x80000000:
             return False  # kflag: bitfield offsets (no struct_ops struct has them)
         # The first member at that offset, as the careful path's search finds it
         # (array.index: the first match).
-        member_offsets = words[spos + 5:spos + 3 + 3 * (sinfo & 0xFFFF):3]
         if moff * 8 not in member_offsets:
             return False
         index = member_offsets.index(moff * 8)
@@ -208,7 +207,8 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
         if found is None:
             found = members[spec.name] = []
         found.append(StructOpsMember(member_name, index, moff, func.name))
-    for _start, _end, spec, _spos in placed:
+    for place in placed:
+        spec = place[2]
         spec.struct_ops = tuple(members.get(spec.name, ()))
     out.update(new)
     return True
