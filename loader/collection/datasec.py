@@ -51,7 +51,7 @@ def load_data_sections(
         data = b"" if nobits else bytes(sec.data())
         constant = is_constant(name)
         spec = MapSpec(
-            name=name, type=MapType.ARRAY, key_size=4, value_size=sec.size, max_entries=1,
+            name=name, type=_ARRAY, key_size=4, value_size=sec.size, max_entries=1,
             flags=BPF_F_RDONLY_PROG if constant else 0, section=name, freeze=constant,
             # NOBITS is zero-filled and not materialised: its size is untrusted.
             contents=() if nobits else (MapKV(0, data),),
@@ -63,9 +63,7 @@ def load_data_sections(
         symbols = osec.symbols
         for off in sorted(symbols) if len(symbols) > 1 else symbols:
             sym = symbols[off]
-            if sym.visibility in (elf.STV_HIDDEN, elf.STV_INTERNAL):
-                continue
-            if sym.bind != elf.STB_GLOBAL and sym.bind != elf.STB_WEAK:
+            if sym.visibility in _HIDDEN or sym.bind not in _VISIBLE_BINDS:
                 continue
             # clang <= 11 leaves compiler-internal ".L..." names in some sections.
             if sym.name.startswith("."):
@@ -101,6 +99,10 @@ def load_data_sections(
 
 
 _DATA = Kind.DATA
+# Enum members and tuples hoisted: each is a lookup or a build per use otherwise.
+_ARRAY = MapType.ARRAY
+_HIDDEN = (elf.STV_HIDDEN, elf.STV_INTERNAL)
+_VISIBLE_BINDS = (elf.STB_GLOBAL, elf.STB_WEAK)
 _VAR_INFO = r.BTF_KIND_VAR << 24
 
 
