@@ -33,7 +33,7 @@ from loader.btf.ext import (
     decode_line_infos,
 )
 from loader.btf.strings import StringTable
-from loader.collection.objfile import Kind, ObjectFile, ObjSection
+from loader.collection.objfile import KCONFIG_SEC, Kind, ObjectFile, ObjSection
 from loader.collection.relocations import SLOT, Relocator
 from loader.collection.spec import ProgramBody
 from loader.errors import CollectionError, InstructionError, RelocationError
@@ -48,7 +48,9 @@ _PSEUDO_CALL = op.BPF_PSEUDO_CALL
 _PSEUDO_FUNC = op.BPF_PSEUDO_FUNC
 _PSEUDO_MAP_FD = op.BPF_PSEUDO_MAP_FD
 _PSEUDO_MAP_VALUE = op.BPF_PSEUDO_MAP_VALUE
+_PSEUDO_KFUNC_CALL = op.BPF_PSEUDO_KFUNC_CALL
 _LOCAL = elf.STB_LOCAL
+_GLOBAL_OR_WEAK = (elf.STB_GLOBAL, elf.STB_WEAK)
 _OBJECT = elf.STT_OBJECT
 _OBJECT_OR_NOTYPE = (elf.STT_OBJECT, elf.STT_NOTYPE)
 _SECTION_OR_NOTYPE = (elf.STT_SECTION, elf.STT_NOTYPE)
@@ -58,6 +60,7 @@ _LEGACY_MAPS = Kind.LEGACY_MAPS
 _STRUCT_OPS = Kind.STRUCT_OPS
 _DATA = Kind.DATA
 _PROGRAM = Kind.PROGRAM
+_UNDEF = Kind.UNDEF
 
 
 # The second halves of a section without ld_imm64s.
@@ -240,12 +243,15 @@ def _section_functions(
 
     relocs = osec.relocations
     if relocs:
-        # The usual relocations (a map, a data section, a bpf2bpf call that
-        # checks out) are recognised inline from the raw bytes; anything else
-        # goes through Relocator.resolve, which also builds every error.
+        # The usual relocations (a map, a data section, an extern, a bpf2bpf
+        # call or callback, each as Relocator.resolve would accept it) are
+        # recognised inline from the raw bytes; anything else goes through
+        # Relocator.resolve, which also builds every error.
         by_index = relocator.obj.by_index
         maps = relocator.maps
+        externs = relocator.externs
         u32 = _U32[bo]
+        i32 = _I32[bo]
         # One set operation says whether any relocation is at a second half;
         # only then is each looked at, in order (an earlier relocation's own
         # error comes first).
@@ -274,15 +280,45 @@ def _section_functions(
                         if value <= target.section.size and ref in maps:
                             fixes.append((i, _PSEUDO_MAP_VALUE, value << 32, ref))
                             continue
-            elif opcode == _CALL and kind is _PROGRAM:
-                regs = raw[off + 1]
-                if (regs >> 4 if little else regs & 0xF) == _PSEUDO_CALL:
+                elif kind is _UNDEF:
+                    if sym.bind in _GLOBAL_OR_WEAK:
+                        ref = sym.name
+                        extern = externs.get(ref)
+                        if extern is not None:
+                            if extern.kind == "kconfig":
+                                fixes.append(
+                                    (i, _PSEUDO_MAP_VALUE, extern.offset << 32, KCONFIG_SEC))
+                                continue
+                            # A ksym: the kernel wants its BTF id at load time.
+                            regs = raw[off + 1]
+                            src = regs >> 4 if little else regs & 0xF
+                            if src != _PSEUDO_FUNC:  # (which would make it a callee)
+                                fixes.append((i, src, 0, ref))
+                                continue
+                elif kind is _PROGRAM:
+                    # A callback: the 64-bit imm is the offset from the symbol.
                     func = target.symbols.get(
-                        sym.value + (_I32[bo](raw, off + 4)[0] + 1) * SLOT)
+                        sym.value + (u32(raw, off + 4)[0] | (i32(raw, off + 12)[0] << 32)))
                     if func is not None and func.type in _FUNC_OR_NOTYPE:
                         ref = func.name
-                        fixes.append((i, _PSEUDO_CALL, -1, ref))
+                        fixes.append((i, _PSEUDO_FUNC, 0, ref))
                         calls.append((off, ref))
+                        continue
+            elif opcode == _CALL:
+                if kind is _PROGRAM:
+                    regs = raw[off + 1]
+                    if (regs >> 4 if little else regs & 0xF) == _PSEUDO_CALL:
+                        func = target.symbols.get(sym.value + (i32(raw, off + 4)[0] + 1) * SLOT)
+                        if func is not None and func.type in _FUNC_OR_NOTYPE:
+                            ref = func.name
+                            fixes.append((i, _PSEUDO_CALL, -1, ref))
+                            calls.append((off, ref))
+                            continue
+                elif kind is _UNDEF and sym.bind in _GLOBAL_OR_WEAK:
+                    ref = sym.name
+                    extern = externs.get(ref)
+                    if extern is not None and extern.kind != "kconfig" and extern.what == "func":
+                        fixes.append((i, _PSEUDO_KFUNC_CALL, -1, ref))
                         continue
             opcode, regs, _, imm = _SLOT_FMT[bo].unpack_from(raw, off)
             src = regs >> 4 if little else regs & 0xF
