@@ -240,6 +240,9 @@ def _section_functions(
     fixes = code.fixes
     # (byte offset, function) of every reference to a function, for callees.
     calls: list[tuple[int, str]] = []
+    # How many bpf2bpf call instructions carry a relocation (counted where
+    # recognised inline).
+    relocated_calls = 0
 
     relocs = osec.relocations
     if relocs:
@@ -313,6 +316,7 @@ def _section_functions(
                             ref = func.name
                             fixes.append((i, _PSEUDO_CALL, -1, ref))
                             calls.append((off, ref))
+                            relocated_calls += 1
                             continue
                 elif kind is _UNDEF and sym.bind in _GLOBAL_OR_WEAK:
                     ref = sym.name
@@ -346,12 +350,13 @@ def _section_functions(
     else:
         funcs, starts, ends, tiled = _split(osec, code, size)
 
-    if _CALL in codes:
-        # Most calls are helper calls: one search tells whether any bpf2bpf
-        # call is there to look at.
-        first = (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).search(raw)
-        if first is not None:
-            _resolve_relative_calls(osec, raw, code, calls, first.start())
+    if _CALL in codes and len(
+        (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).findall(raw)
+    ) > relocated_calls:
+        # Most calls are helper calls, most bpf2bpf calls have relocations:
+        # only when the pattern matches more often than that is there
+        # anything to look at.
+        _resolve_relative_calls(osec, raw, code, calls)
     if calls:
         calls.sort()
         for off, ref in calls:
@@ -379,9 +384,22 @@ def _section_functions(
                 _check_packed_lines(name, funcs, lines, code, starts, ends)
             core_relos = ext.core_relos.get(name)
             if core_relos:
-                for crec in core_relos:
-                    k, i = place(name, funcs, code, starts, ends, crec.insn_off, "core_relos")
-                    funcs[k].core_relos.append((i, crec))
+                if len(funcs) == 1:
+                    # Placed inline; place() raises for any that is not at an
+                    # instruction of the function (which starts at 0).
+                    end = ends[0]
+                    placed = funcs[0].core_relos
+                    for crec in core_relos:
+                        off = crec.insn_off
+                        if not 0 <= off < end or off & 7 or off in halves:
+                            place(name, funcs, code, starts, ends, off, "core_relos")
+                        slot = off >> 3
+                        placed.append((slot - bisect_left(lds, slot) if lds else slot, crec))
+                else:
+                    for crec in core_relos:
+                        k, i = place(name, funcs, code, starts, ends, crec.insn_off,
+                                     "core_relos")
+                        funcs[k].core_relos.append((i, crec))
         else:
             _attach_ext(name, funcs, starts, ends, code, ext, lines)
         if lines is not None:
@@ -445,18 +463,18 @@ def _bad_function(osec: ObjSection, sym: elf.Symbol, off: int, size: int,
 
 
 def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
-                            calls: list[tuple[int, str]], pos: int) -> None:
+                            calls: list[tuple[int, str]]) -> None:
     """LLVM < 9 encodes calls within one section as relative jumps with no
     relocation; they point at the callee's first instruction.
 
     Only bpf2bpf calls are looked at (found by a regular expression: a call
     opcode, then src 1 in the register byte), not every instruction nor every
-    helper call; ``pos`` is where the first is.
+    helper call.
     """
     relocated = osec.relocations
     halves = code.halves
     bo = code.byte_order
-    for match in (_PSEUDO_CALL_LE if bo == "<" else _PSEUDO_CALL_BE).finditer(raw, pos):
+    for match in (_PSEUDO_CALL_LE if bo == "<" else _PSEUDO_CALL_BE).finditer(raw):
         off = match.start()
         if off % SLOT or off in relocated or off in halves:
             continue  # not at an instruction (or an ld_imm64's second half)
