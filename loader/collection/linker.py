@@ -24,7 +24,7 @@ from loader.errors import RelocationError
 def link(program: Function, functions: dict[str, Function],
          callees: dict[str, list[Function]]) -> list[Function]:
     """The functions to append to ``program``, in order.  Each starts at the
-    index that the code before it adds up to (the program's own ``count``,
+    index that the code before it adds up to (the program's own instructions,
     then each appended function's)."""
     if not program.callees:
         return []  # most programs call nothing: no walk

@@ -163,11 +163,6 @@ class Function:
     def instructions(self) -> list[Instruction]:
         return self.code.decoded()[self.start:self.end]
 
-    @property
-    def count(self) -> int:
-        """Number of instructions (ld_imm64 counts once), without decoding."""
-        return self.end - self.start
-
     def __call__(self) -> ProgramBody:
         """The code and .BTF.ext lists of a program that links nothing (a
         Function is its own ProgramSpec body builder: no bound method each)."""
