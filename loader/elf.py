@@ -17,10 +17,11 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add
-from typing import Final, Literal, NamedTuple, cast
+from typing import Final, Literal, NamedTuple, TypeAlias, cast
 
 from loader.errors import ELFError
 
@@ -207,13 +208,22 @@ _new_tuple = tuple.__new__
 _SMALL_REL_TABLE: Final = 16 * REL_SIZE
 
 
-def _words(raw: bytes, code: str, order: ByteOrder) -> array[int]:
-    """``raw`` as an array of ``code`` items in file byte order: one copy, so a
+# A table as items of one size, for slicing fields out as columns.
+Words: TypeAlias = "memoryview[int] | array[int]"
+
+
+def _words(
+    data: bytes, start: int, end: int, code: Literal["H", "I", "Q"], order: ByteOrder
+) -> Words:
+    """``data[start:end]`` as ``code`` items in the file's byte order, so a
     table's fields can be sliced out as columns (every ELF64 field is naturally
-    aligned inside its record, and records are multiples of 8 bytes)."""
-    out = array(code, raw)
-    if order != _HOST_ORDER:
-        out.byteswap()
+    aligned inside its record, and records are multiples of 8 bytes): a view
+    when the file is in host order (nothing copied), else a byte-swapped array.
+    ``end - start`` must be a multiple of the item size."""
+    if order == _HOST_ORDER:
+        return memoryview(data)[start:end].cast(code)
+    out = array(code, data[start:end])
+    out.byteswap()
     return out
 
 
@@ -350,8 +360,8 @@ class ELFFile:
         # header tuples and Section objects are built on demand.
         self._shoff = e_shoff
         self._rows: list[tuple[int, ...]] | None = None
-        self._quads: array[int] = array("Q")
-        self._words: array[int] = array("I")
+        self._quads: Words = array("Q")
+        self._words: Words = array("I")
         self._types: list[int] = []
         self._sizes: list[int] = []
         self._flags: list[int] | None = None
@@ -388,11 +398,11 @@ class ELFFile:
         if e_shstrndx >= e_shnum:
             raise ELFError(f"offset 62: e_shstrndx {e_shstrndx} out of range ({e_shnum} sections)")
         self.shstrndx = e_shstrndx
-        table = data[e_shoff : e_shoff + e_shnum * SHDR_SIZE]
+        table_end = e_shoff + e_shnum * SHDR_SIZE
         # Elf64_Shdr as 16 u32 / 8 u64 items: sh_name 0, sh_type 1 (u32);
         # sh_flags 1, sh_offset 3, sh_size 4 (u64); sh_info 11 (u32).
-        words = self._words = _words(table, "I", order)
-        quads = self._quads = _words(table, "Q", order)
+        words = self._words = _words(data, e_shoff, table_end, "I", order)
+        quads = self._quads = _words(data, e_shoff, table_end, "Q", order)
         types = self._types = words[1::16].tolist()
         str_type = types[e_shstrndx]
         if str_type != SHT_STRTAB:
@@ -419,18 +429,18 @@ class ELFFile:
         # string 4 bytes into a name of 4 or more characters is the rest of that
         # name.  (Only a cache: a name not found is read by _cstring.)
         rel_for = self._rel_for
-        rel_fault = False
         get = names.get
-        for index in [i for i, typ in enumerate(types) if typ == SHT_REL]:
+        rels = [i for i, typ in enumerate(types) if typ == SHT_REL]
+        for index in rels:
             base = 16 * index
-            target = words[base + 11]
-            if target in rel_for or not 0 < target < e_shnum:
-                rel_fault = True
-            rel_for[target] = index
+            rel_for[words[base + 11]] = index
             name_off = words[base]
             name = get(name_off)
             if name is not None and len(name) >= 4:
                 names[name_off + 4] = name[4:]
+        rel_fault = bool(rels) and (
+            len(rel_for) != len(rels) or min(rel_for) == 0 or max(rel_for) >= e_shnum
+        )
         found = list(map(names.get, name_offs))
         if None in found or max(map(add, quads[3::8], sizes)) > size:
             # A name to look at, or a section ending past the file (fine for
@@ -594,14 +604,15 @@ class ELFFile:
         if names_of != link:
             names = _name_map(data, self._quads[link * 8 + 3], self._sizes[link])
         base = symtab.offset
-        table = data[base : base + symtab.size]
+        end = base + symtab.size
+        order = self.byte_order
         # Elf64_Sym as 6 u32 / 12 u16 / 3 u64 items: st_name 0 (u32), st_shndx 3
         # (u16), st_value 1 and st_size 2 (u64); st_info and st_other are bytes.
-        shndx = _words(table, "H", self.byte_order)[3::12].tolist()
+        shndx = _words(data, base, end, "H", order)[3::12].tolist()
         ordinary = set(shndx)
         ordinary.discard(SHN_ABS)
         ordinary.discard(SHN_COMMON)
-        name_offs = _words(table, "I", self.byte_order)[0::6]
+        name_offs = _words(data, base, end, "I", order)[0::6]
         found = list(map(names.get, name_offs))
         # (Name offset 0 is the empty name whatever the table holds there.)
         if names.get(0) == "" and not (ordinary and max(ordinary) >= nsec):
@@ -614,12 +625,12 @@ class ELFFile:
                 for _ in range(found.count(None)):
                     index = found.index(None, index + 1)
                     found[index] = _cstring(data, strtab, name_offs[index], "symbol", index)
-            quads = _words(table, "Q", self.byte_order)
-            info = table[4::SYM_SIZE]
+            quads = _words(data, base, end, "Q", order)
+            info = data[base + 4 : end : SYM_SIZE]
             return list(map(_new_tuple, repeat(Symbol), zip(
                 range(count), found, quads[1::3], quads[2::3], info.translate(_ST_BIND),
-                info.translate(_ST_TYPE), table[5::SYM_SIZE].translate(_ST_VISIBILITY), shndx,
-                strict=True,
+                info.translate(_ST_TYPE), data[base + 5 : end : SYM_SIZE].translate(_ST_VISIBILITY),
+                shndx, strict=True,
             )))
         # A name to look at, or an st_shndx to resolve or refuse: one record at a
         # time, resolving extended section indices and naming every fault.
@@ -628,7 +639,7 @@ class ELFFile:
         out: list[Symbol] = []
         make = Symbol._make  # tuple.__new__ without the generated Python __new__
         for index, (name_off, info, other, st_shndx, value, sz) in enumerate(
-            self._layouts.sym.iter_unpack(table)
+            self._layouts.sym.iter_unpack(data[base:end])
         ):
             if name_off:
                 name = names.get(name_off)
@@ -699,35 +710,36 @@ class ELFFile:
             out = self.relocations(section)
             return [r.offset for r in out], [r.symbol_index for r in out]
         off = quads[8 * rel_index + 3]
-        raw = self._data[off : off + size]
         if size <= _SMALL_REL_TABLE:
             # A program section has a handful: a loop beats two arrays.
             offsets = []
             syms = []
-            for r_offset, r_info in self._layouts.rel.iter_unpack(raw):
+            for r_offset, r_info in self._layouts.rel.iter_unpack(self._data[off : off + size]):
                 offsets.append(r_offset)
                 syms.append(r_info >> 32)
         else:
             # Elf64_Rel as 2 u64 / 4 u32 items: r_offset is u64 0; the symbol, the
             # high half of r_info, is u32 3 (little-endian) or 2 (big-endian).
-            syms = _words(raw, "I", self.byte_order)[
-                (3 if self.byte_order == "<" else 2) :: 4
+            order = self.byte_order
+            syms = _words(self._data, off, off + size, "I", order)[
+                (3 if order == "<" else 2) :: 4
             ].tolist()
-            offsets = _words(raw, "Q", self.byte_order)[0::2].tolist()
+            offsets = _words(self._data, off, off + size, "Q", order)[0::2].tolist()
         if syms and max(syms) >= symtab.size // SYM_SIZE:
             self.relocations(section)  # raises, naming the first bad entry
         return offsets, syms
 
-    def raw_relocations(self, section: Section) -> list[tuple[int, int]]:
-        """(r_offset, r_info) of each relocation applying to ``section``, with the
-        REL section's layout checked as :meth:`relocations` does, but NOT the
-        symbol indices: a caller must test ``r_info >> 32`` against the symbol
-        count and call :meth:`relocations` for the error when one is out of
-        range.  For the hot path of a loader, which looks every entry up anyway.
+    def raw_relocations(self, section: Section) -> Iterator[tuple[int, int]]:
+        """An iterator of (r_offset, r_info) over the relocations applying to
+        ``section``, with the REL section's layout checked as :meth:`relocations`
+        does, but NOT the symbol indices: a caller must test ``r_info >> 32``
+        against the symbol count and call :meth:`relocations` for the error when
+        one is out of range.  For the hot path of a loader, which looks every
+        entry up anyway.
         """
         rel_index = self._rel_for.get(section.index)
         if rel_index is None:
-            return []
+            return iter(())
         quads = self._quads
         size = self._sizes[rel_index]
         symtab = self._symtab
@@ -736,9 +748,11 @@ class ELFFile:
             or self._words[16 * rel_index + 10] != symtab.index
         ):
             # Not the usual layout: the full reader says what is wrong.
-            return [(r.offset, r.symbol_index << 32 | r.type) for r in self.relocations(section)]
+            return iter([
+                (r.offset, r.symbol_index << 32 | r.type) for r in self.relocations(section)
+            ])
         off = quads[8 * rel_index + 3]
-        return list(self._layouts.rel.iter_unpack(self._data[off : off + size]))
+        return self._layouts.rel.iter_unpack(self._data[off : off + size])
 
     def relocations(self, section: Section) -> list[Relocation]:
         """The relocations that apply to ``section`` (empty when it has none).

@@ -214,10 +214,9 @@ class ObjectFile:
             kind = osec.kind
             if kind is not program and kind is not btf_maps and kind is not struct_ops:
                 continue
-            rows = raw_relocations(osec.section)
-            if not rows:
-                continue
-            size = osec.section.size
+            sec = osec.section
+            rows = raw_relocations(sec)
+            size = sec.size
             out = osec.relocations
             align = 8 if kind is program else 1
             try:
