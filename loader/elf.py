@@ -532,19 +532,16 @@ class ELFFile:
 
     def section_header(self, index: int) -> tuple[int, ...]:
         """Section ``index``'s raw Elf64_Shdr fields (sh_name ... sh_entsize)."""
-        if not 0 <= index < len(self._types):
-            raise IndexError(index)
-        row: tuple[int, ...] = self._layouts.shdr.unpack_from(
-            self._data, self._shoff + index * SHDR_SIZE
-        )
-        return row
+        return self.section_headers[index]
 
     def section(self, index: int) -> Section:
         """Section ``index`` (0 <= index < number of sections)."""
         sec = self._sections[index]
         if sec is None:
+            # (A negative index counts from the end, as it did into a list of rows.)
+            row = index if index >= 0 else index + len(self._types)
             _, typ, flags, addr, off, sz, link, info, align, entsize = (
-                self._layouts.shdr.unpack_from(self._data, self._shoff + index * SHDR_SIZE)
+                self._layouts.shdr.unpack_from(self._data, self._shoff + row * SHDR_SIZE)
             )
             sec = self._sections[index] = Section(
                 index, self._section_names[index], typ, flags, addr, off, sz, link, info,

@@ -63,12 +63,9 @@ def is_data_section(name: str) -> bool:
 
 
 _LEGACY_MAPS_PREFIX = LEGACY_MAPS_SEC + "/"
-# Names classified whatever the section type (the rest need PROGBITS/NOBITS).
-_SPECIAL_NAMES = frozenset({LICENSE_SEC, VERSION_SEC, LEGACY_MAPS_SEC, BTF_MAPS_SEC,
-                            *STRUCT_OPS_SECS})
-_SPECIAL_PREFIXES = (_LEGACY_MAPS_PREFIX, ARENA_SEC_PREFIX)
-# Names classified whatever the section type, to their kind (license and version
-# are not kinds: ObjectFile keeps them apart).
+# Names classified whatever the section type (as are names starting "maps/" or
+# ".addr_space."; the rest need PROGBITS/NOBITS), to their kind (license and
+# version are not kinds: ObjectFile keeps them apart).
 _LICENSE = object()
 _VERSION = object()
 _KIND_BY_NAME: dict[str, Kind | object] = {
