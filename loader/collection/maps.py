@@ -706,18 +706,25 @@ class BTFWords:
         if kind == r.BTF_KIND_FWD:
             return not words[pos + 2]
         if kind == r.BTF_KIND_ENUM or kind == r.BTF_KIND_ENUM64:
-            step = 2 if kind == r.BTF_KIND_ENUM else 3
-            stop = pos + 3 + step * (words[pos + 1] & 0xFFFF)
-            return stop == pos + 3 or max(words[pos + 3:stop:step]) < self.names_below or all(
-                self.name_ok(off) for off in words[pos + 3:stop:step]
-            )
+            return self._enum_ok(pos, kind)
         if kind == r.BTF_KIND_FUNC_PROTO:
             return self.proto_ok_at(pos)
         return kind == r.BTF_KIND_FLOAT
 
+    def _enum_ok(self, pos: int, kind: int) -> bool:
+        """Whether the ENUM/ENUM64 at ``pos`` (header checked) decodes: value names
+        readable."""
+        words = self.words
+        step = 2 if kind == r.BTF_KIND_ENUM else 3
+        stop = pos + 3 + step * (words[pos + 1] & 0xFFFF)
+        return stop == pos + 3 or max(words[pos + 3:stop:step]) < self.names_below or all(
+            self.name_ok(off) for off in words[pos + 3:stop:step]
+        )
+
     def align(self, type_id: int) -> int:
-        """externs.align_of for a chain of modifiers and arrays down to an INT or a
-        PTR, each decoding cleanly; 0 for anything else (the caller asks align_of)."""
+        """externs.align_of for a chain of modifiers and arrays down to an INT, an
+        ENUM or a PTR, each decoding cleanly; 0 for anything else (the caller asks
+        align_of)."""
         words, end = self.words, self.end
         for _ in range(MAX_RESOLVE_DEPTH):
             pos = self._pos(type_id)
@@ -727,6 +734,8 @@ class BTFWords:
             st = words[pos + 2]
             if kind == r.BTF_KIND_INT:
                 return 0 if words[pos + 3] & 0xF0000000 else max(1, min(st, 8))
+            if kind == r.BTF_KIND_ENUM or kind == r.BTF_KIND_ENUM64:
+                return max(1, min(st, 8)) if self._enum_ok(pos, kind) else 0
             if kind == r.BTF_KIND_PTR:
                 return POINTER_SIZE if st < end else 0
             if kind == r.BTF_KIND_ARRAY:
@@ -844,6 +853,8 @@ class BTFWords:
                 if words[pos + 3] & 0xF000FF00:
                     return None
                 return mult * st
+            if kind == r.BTF_KIND_ENUM or kind == r.BTF_KIND_ENUM64:
+                return mult * st if self._enum_ok(pos, kind) else None
             if kind == r.BTF_KIND_STRUCT or kind == r.BTF_KIND_UNION:
                 # The decoder checks each member's type id and name.
                 for j in range(pos + 3, pos + 3 + 3 * (words[pos + 1] & 0xFFFF), 3):
