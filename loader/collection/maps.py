@@ -554,7 +554,12 @@ class BTFWords:
         if words[pos + 2] >= end:
             return False
         stop = pos + 3 + 2 * (words[pos + 1] & 0xFFFF)
-        if stop == pos + 3:
+        if stop <= pos + 9:
+            # A few params (the usual prototype): a loop beats slicing.
+            below = self.names_below
+            for j in range(pos + 3, stop, 2):
+                if words[j + 1] >= end or (words[j] >= below and not self.name_ok(words[j])):
+                    return False
             return True
         if max(words[pos + 4:stop:2]) >= end:
             return False
