@@ -55,12 +55,20 @@ _OBJECT = elf.STT_OBJECT
 _OBJECT_OR_NOTYPE = (elf.STT_OBJECT, elf.STT_NOTYPE)
 _SECTION_OR_NOTYPE = (elf.STT_SECTION, elf.STT_NOTYPE)
 _FUNC_OR_NOTYPE = (elf.STT_FUNC, elf.STT_NOTYPE)
+_PROGRAM_SECTION = Kind.PROGRAM
+# The relocation targets recognised inline (an enum attribute read costs as much
+# as the rest of a check); tests swap these for sentinels to force
+# Relocator.resolve on every relocation.
 _BTF_MAPS = Kind.BTF_MAPS
 _LEGACY_MAPS = Kind.LEGACY_MAPS
 _STRUCT_OPS = Kind.STRUCT_OPS
 _DATA = Kind.DATA
 _PROGRAM = Kind.PROGRAM
 _UNDEF = Kind.UNDEF
+# Whether the usual section shapes (one function spanning the section; .BTF.ext
+# records at the usual places) are recognised inline; tests turn it off to
+# compare with _split and _attach_ext.
+_INLINE_SHAPES = True
 
 
 # The second halves of a section without ld_imm64s.
@@ -178,7 +186,7 @@ def load_functions(
     bo = obj.elf.byte_order
     strings = obj.btf.strings if obj.btf is not None else None
     for osec in obj.by_index.values():
-        if osec.kind is not _PROGRAM:
+        if osec.kind is not _PROGRAM_SECTION:
             continue
         for fn in _section_functions(osec, bo, relocator, ext, packed_lines, strings):
             if fn.name in out:
@@ -330,7 +338,7 @@ def _section_functions(
             ):
                 calls.append((off, ref))
 
-    if len(symbols) == 1 and 0 in symbols and symbols[0].size == size:
+    if len(symbols) == 1 and 0 in symbols and symbols[0].size == size and _INLINE_SHAPES:
         # The usual shape: one function, the whole section.  It passes every
         # check _split makes: whole instructions, and neither its start nor its
         # end (slot 0, one past the last) can be the second half of an ld_imm64.
@@ -361,7 +369,7 @@ def _section_functions(
     if ext is not None:
         lines = packed_lines.get(name) if packed_lines is not None else None
         func_infos = ext.func_infos.get(name)
-        if (lines is not None and func_infos is not None and tiled
+        if (lines is not None and func_infos is not None and tiled and _INLINE_SHAPES
                 and len(func_infos) == len(funcs) and (
                     func_infos[0].insn_off == 0 if len(funcs) == 1
                     else [rec.insn_off for rec in func_infos] == starts)):

@@ -1,0 +1,214 @@
+"""The inline paths of the program section reader give exactly what the careful
+paths give.
+
+``programs._section_functions`` recognises the usual relocations, the usual
+section shape (one function spanning it) and the usual .BTF.ext layout inline,
+and hands anything else to the careful code (``Relocator.resolve``, ``_split``,
+``_attach_ext``/``_check_packed_lines``), which builds every error.  These tests
+compare the two over the corpus and deterministic mutants of what that reader
+looks at (instruction bytes, relocations, function symbols, .BTF.ext words): the
+same functions, the same relocation effects, the same error and message.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+from collections.abc import Iterator
+
+import pytest
+
+from loader import elf
+from loader.collection import load_collection_spec, reader
+from loader.collection import programs as programs_mod
+from loader.collection.datasec import load_data_sections
+from loader.collection.externs import load_externs
+from loader.collection.maps import load_btf_maps, load_legacy_maps
+from loader.collection.objfile import Kind, ObjectFile
+from loader.collection.relocations import Relocator
+from loader.collection.structops import load_struct_ops
+from loader.errors import LoaderError
+
+_INLINE_KINDS = ("_BTF_MAPS", "_LEGACY_MAPS", "_STRUCT_OPS", "_DATA", "_PROGRAM", "_UNDEF")
+
+
+class _NoStructs(dict[int, object]):
+    """A _LINE_STRUCTS table that never has the answer: line records always go
+    through _check_packed_lines."""
+
+    def get(self, key: int, default: object = None) -> object:
+        return default
+
+
+def _outcome(data: bytes) -> str:
+    try:
+        spec = load_collection_spec(data)
+        parts = []
+        for progs in (spec.programs, spec.functions):
+            for name, prog in progs.items():
+                parts.append(f"{name} {prog!r}")
+    except LoaderError as exc:
+        return f"ERR {type(exc).__name__}: {exc}"
+    return "OK " + "\n".join(parts)
+
+
+def _careful(data: bytes) -> str:
+    with pytest.MonkeyPatch.context() as mp:
+        for name in _INLINE_KINDS:
+            mp.setattr(programs_mod, name, object())
+        mp.setattr(programs_mod, "_LINE_STRUCTS", {"<": _NoStructs(), ">": _NoStructs()})
+        mp.setattr(programs_mod, "_INLINE_SHAPES", False)
+        return _outcome(data)
+
+
+def _mutants(data: bytes, rng: random.Random, count: int) -> Iterator[bytes]:
+    ef = elf.ELFFile(data)
+    bo = ef.byte_order
+    progs = [s for s in ef.sections if s.is_executable and s.size >= 8]
+    rels = [r for s in progs if (r := ef.rel_section(s)) is not None and r.size >= 16]
+    ext = ef.section_by_name(".BTF.ext")
+    symtab = ef.symtab
+    assert symtab is not None
+    edges = []
+    for sec in progs:
+        offsets, targets = ef.relocation_targets(sec)
+        for off, index in zip(offsets, targets, strict=True):
+            sym = ef.symbols[index]
+            if 0 < sym.shndx < len(ef.sections) and off + 8 <= sec.size:
+                edges.append((sec.offset + off, ef.sections[sym.shndx].size - sym.value))
+    # Function symbols, and the symbols program relocations refer to.
+    in_progs = [sym.index for sym in ef.symbols if any(sym.shndx == s.index for s in progs)]
+    in_progs += [sym for s in progs for sym in ef.relocation_targets(s)[1]]
+    for _ in range(count):
+        b = bytearray(data)
+        for _k in range(rng.randint(1, 2)):
+            what = rng.random()
+            if what < 0.4 and progs:
+                sec = rng.choice(progs)
+                at = sec.offset + 8 * rng.randrange(sec.size // 8)
+                pick = rng.randrange(4)
+                if pick == 0:
+                    b[at] = rng.choice((0x85, 0x18, 0x95, 0x07, rng.randrange(256)))
+                elif pick == 1:
+                    src, dst = rng.choice((0, 1, 1, 2, 4, rng.randrange(16))), rng.randrange(2)
+                    b[at + 1] = src << 4 | dst if bo == "<" else dst << 4 | src
+                else:
+                    struct.pack_into(bo + "i", b, at + 4, rng.choice(
+                        (0, -1, 1, 2, 8, rng.randrange(-40, 40), 0x7FFFFFFF)))
+            elif what < 0.55 and edges:
+                # A reference near the end of its target (data offsets' bound).
+                at, room = rng.choice(edges)
+                struct.pack_into(bo + "i", b, at + 4, room + rng.choice((-1, 0, 1, 4, 8)))
+            elif what < 0.7 and rels:
+                rel = rng.choice(rels)
+                entry = rel.offset + 16 * rng.randrange(rel.size // 16)
+                if rng.random() < 0.5:
+                    off = struct.unpack_from(bo + "Q", b, entry)[0]
+                    struct.pack_into(bo + "Q", b, entry, max(0, off + rng.choice((-8, 8, 16, 4))))
+                else:
+                    info = struct.unpack_from(bo + "Q", b, entry + 8)[0]
+                    sym = rng.randrange(symtab.size // elf.SYM_SIZE)
+                    struct.pack_into(bo + "Q", b, entry + 8, sym << 32 | (info & 0xFFFFFFFF))
+            elif what < 0.85 and in_progs:
+                entry = symtab.offset + elf.SYM_SIZE * rng.choice(in_progs)
+                field = rng.choice((4, 8, 16))
+                if field == 4:
+                    b[entry + 4] = rng.choice((0x12, 0x02, 0x10, 0x11, 0x22, 0x03, 0x01, 0x00,
+                                               0x21))
+                else:
+                    old = struct.unpack_from(bo + "Q", b, entry + field)[0]
+                    struct.pack_into(bo + "Q", b, entry + field,
+                                     max(0, old + rng.choice((-16, -8, 8, 16, 4))))
+            elif ext is not None and ext.size > 32:
+                at = ext.offset + 4 * rng.randrange(6, ext.size // 4)
+                old = struct.unpack_from(bo + "I", b, at)[0]
+                struct.pack_into(bo + "I", b, at, (old + rng.choice((8, -8, 4, 16))) & 0xFFFFFFFF)
+        yield bytes(b)
+
+
+def _program_objects(corpus_objects):
+    out = []
+    for path in corpus_objects:
+        data = path.read_bytes()
+        if any(s.is_executable for s in elf.ELFFile(data).sections):
+            out.append((path.name, data))
+    assert out
+    return out
+
+
+def test_corpus_inline_equals_careful(corpus_objects):
+    for name, data in _program_objects(corpus_objects):
+        fast = _outcome(data)
+        assert fast.startswith("OK"), name
+        assert fast == _careful(data), name
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutants_inline_equal_careful(corpus_objects, seed):
+    rng = random.Random(seed)
+    outcomes = set()
+    for name, data in _program_objects(corpus_objects):
+        for i, mutant in enumerate(_mutants(data, rng, 20)):
+            fast = _outcome(mutant)
+            assert fast == _careful(mutant), f"{name} mutant {seed}/{i}"
+            outcomes.add("OK" if fast.startswith("OK") else fast.split(":", 1)[0])
+    assert "OK" in outcomes and len(outcomes) > 2
+
+
+def _opened(data: bytes):
+    ef = elf.ELFFile(data)
+    btf, ext, packed = reader._load_btf(ef)
+    obj = ObjectFile(ef, btf)
+    maps: dict = {}
+    load_legacy_maps(obj, maps)
+    load_btf_maps(obj, maps)
+    load_struct_ops(obj, maps)
+    load_data_sections(obj, maps, {})
+    externs: dict = {}
+    load_externs(obj, maps, externs)
+    return obj, Relocator(obj, maps, externs), ext, packed
+
+
+def test_corpus_relocations_are_what_resolve_says(corpus_objects):
+    # Every relocation recognised inline records what Relocator.resolve returns.
+    seen = set()
+    for name, data in _program_objects(corpus_objects):
+        obj, relocator, ext, packed = _opened(data)
+        functions = programs_mod.load_functions(obj, relocator, ext, packed)
+        fixes = {}
+        for fn in functions.values():
+            fixes[fn.section.name] = {slot: (src, imm, ref)
+                                      for slot, src, imm, ref in fn.code.fixes}
+        bo = obj.elf.byte_order
+        unpack = struct.Struct(bo + "BBhi").unpack_from
+        for osec in obj.sections_of(Kind.PROGRAM):
+            raw = bytes(osec.section.data())
+            for off, sym in osec.relocations.items():
+                opcode, regs, _, imm = unpack(raw, off)
+                src = regs >> 4 if bo == "<" else regs & 0xF
+                if opcode == 0x18:
+                    imm = (imm & 0xFFFFFFFF) | (unpack(raw, off + 8)[3] << 32)
+                want = relocator.resolve(osec, off, opcode, src, imm, sym)
+                assert fixes[osec.name][off // 8] == want, (name, osec.name, off)
+                seen.add(obj.by_index[sym.shndx].kind)
+    assert {Kind.BTF_MAPS, Kind.DATA, Kind.PROGRAM, Kind.UNDEF} <= seen
+
+
+def test_corpus_one_function_sections_match_split(corpus_objects):
+    # The one-function shortcut builds what _split would.
+    checked = 0
+    for name, data in _program_objects(corpus_objects):
+        obj, relocator, ext, packed = _opened(data)
+        functions = programs_mod.load_functions(obj, relocator, ext, packed)
+        for osec in obj.sections_of(Kind.PROGRAM):
+            mine = [fn for fn in functions.values() if fn.section is osec]
+            if len(mine) != 1 or mine[0].offset or mine[0].slots * 8 != osec.section.size:
+                continue
+            code = mine[0].code
+            split, starts, ends, tiled = programs_mod._split(osec, code, osec.section.size)
+            fields = ("name", "offset", "slots", "global_binding", "start", "end")
+            assert [getattr(split[0], f) for f in fields] == [
+                getattr(mine[0], f) for f in fields], (name, osec.name)
+            assert (starts, ends, tiled) == ([0], [osec.section.size], True)
+            checked += 1
+    assert checked
