@@ -24,6 +24,9 @@ from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec
 from loader.errors import BTFError, CollectionError, RelocationError
 from loader.uapi import MapType
 
+# What decode_str passes to bytes.decode (called inline where a call costs).
+_ENCODING, _ERRORS = "utf-8", "surrogateescape"
+
 # struct bpf_map_def: type, key_size, value_size, max_entries, map_flags.
 LEGACY_MAP_DEF_SIZE = 20
 _LEGACY = {"<": struct.Struct("<5I"), ">": struct.Struct(">5I")}
@@ -210,6 +213,12 @@ _VAR_INFO = r.BTF_KIND_VAR << 24
 _PTR_INFO = r.BTF_KIND_PTR << 24
 _FUNC_INFO = r.BTF_KIND_FUNC << 24
 _ARRAY_INFO = r.BTF_KIND_ARRAY << 24
+# Plain headers (no kflag, vlen or unused bits) of the kinds a key/value type
+# usually is or goes through.
+_INT_INFO = r.BTF_KIND_INT << 24
+_TYPEDEF_INFO = r.BTF_KIND_TYPEDEF << 24
+_CONST_INFO = r.BTF_KIND_CONST << 24
+_VOLATILE_INFO = r.BTF_KIND_VOLATILE << 24
 # info & 0x7FFF0000 of a FUNC_PROTO with no unused bits.
 _PROTO_INFO = r.BTF_KIND_FUNC_PROTO << 24
 # info & 0x7FFF0000 of a STRUCT with no unused bits (kflag and vlen masked off).
@@ -372,8 +381,8 @@ class BTFWords:
         as _map_from_btf would make it (placed at ``section``+``offset``), the
         struct's size, its 'values' member's type id (0: none) and byte offset (-1:
         none); None where _map_from_btf would not simply succeed."""
-        words, offsets, first = self.words, self.offsets, self.first
-        if not first <= type_id < self.end:
+        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        if not first <= type_id < end:
             return None
         pos = offsets[type_id - first]
         info = words[pos + 1]
@@ -386,38 +395,39 @@ class BTFWords:
             info = words[pos + 1]
             if info & 0x7FFF0000 != _STRUCT_INFO:
                 return None
-        if words[pos] >= self.names_below and not self.name_ok(words[pos]):
+        below = self.names_below
+        if words[pos] >= below and not self.name_ok(words[pos]):
             return None
-        offsets, end, codes, typed = self.offsets, self.end, self.codes, self.typed
+        code_of, uints, typed = self.codes.get, self.uints, self.typed
         mtype = key_size = value_size = max_entries = flags = extra = numa = pinning = 0
         key_id = value_id = values = 0
         values_off = -1
         last = pos + 3 * (info & 0xFFFF)
+        # Each member's type id is checked where it is first read (uint, _typed,
+        # _values_target): a remembered answer was checked then.
         for j in range(pos + 3, last + 3, 3):
             mid = words[j + 1]
-            if not first <= mid < end:
-                return None
-            code = codes.get(words[j])
+            code = code_of(words[j])
             if code is None:
                 code = self._code(words[j])
             if code <= _PINNING:
                 # __uint(name, N): a plain PTR to a plain ARRAY of N, read here as
-                # _uint reads it (anything else: _uint itself).  No memo: most such
-                # types are used once, and this read costs about a dict lookup.
-                value = -1
-                at = offsets[mid - first]
-                if words[at + 1] == _PTR_INFO:
-                    target = words[at + 2]
-                    if first <= target < end:
-                        at = offsets[target - first]
-                        if (words[at + 1] == _ARRAY_INFO and not words[at + 2]
-                                and words[at + 3] < end and words[at + 4] < end):
-                            value = words[at + 5]
-                if value < 0:
-                    found = self.uint(mid)
-                    if found is None:
-                        return None
-                    value = found
+                # _uint reads it (anything else: _uint itself), remembered per type
+                # (``__uint(type, 1)`` and ``__uint(max_entries, 1)`` share it).
+                value = uints.get(mid)
+                if value is None:
+                    if first <= mid < end:
+                        at = offsets[mid - first]
+                        target = words[at + 2]
+                        if words[at + 1] == _PTR_INFO and first <= target < end:
+                            at = offsets[target - first]
+                            if (words[at + 1] == _ARRAY_INFO and not words[at + 2]
+                                    and words[at + 3] < end > words[at + 4]):
+                                value = uints[mid] = words[at + 5]
+                    if value is None:
+                        value = self.uint(mid)
+                        if value is None:
+                            return None
                 # Most common first; _set_size's conflicts are refusals.
                 if code == _TYPE:
                     mtype = value
@@ -441,21 +451,22 @@ class BTFWords:
                     return None
                 else:
                     pinning = value
-            elif code == _KEY or code == _VALUE:
+            elif code == _KEY:
                 pointee = typed.get(mid)
                 if pointee is None:
                     pointee = typed[mid] = self._typed(mid)
-                target, size = pointee
-                if target < 0:
+                key_id, size = pointee
+                if key_id < 0 or (key_size and key_size != size):
                     return None
-                if code == _KEY:
-                    if key_size and key_size != size:
-                        return None
-                    key_size, key_id = size, target
-                else:
-                    if value_size and value_size != size:
-                        return None
-                    value_size, value_id = size, target
+                key_size = size
+            elif code == _VALUE:
+                pointee = typed.get(mid)
+                if pointee is None:
+                    pointee = typed[mid] = self._typed(mid)
+                value_id, size = pointee
+                if value_id < 0 or (value_size and value_size != size):
+                    return None
+                value_size = size
             elif code == _VALUES and not inner and j == last:
                 if value_size and value_size != 4:
                     return None
@@ -486,11 +497,24 @@ class BTFWords:
     def _typed(self, type_id: int) -> tuple[int, int]:
         """(T's id, T's size) of ``__type(name, T)`` as _typed_member reads it
         without decoding; (-1, 0) where it would decode."""
-        target = self.pointer(type_id)
-        if target is not None:
-            size = self.size(target)
+        # The usual member first: a plain unnamed PTR (what pointer() checks).
+        first, end = self.first, self.end
+        if first <= type_id < end:
+            words = self.words
+            pos = self.offsets[type_id - first]
+            target = words[pos + 2]
+            if words[pos + 1] == _PTR_INFO and words[pos] < self.names_below and target < end:
+                size = self.sizes.get(target)
+                if size is None:
+                    size = self.size(target)
+                if size is not None:
+                    return target, size
+                return -1, 0
+        found = self.pointer(type_id)
+        if found is not None:
+            size = self.size(found)
             if size is not None:
-                return target, size
+                return found, size
         return -1, 0
 
     def _values_target(self, type_id: int) -> tuple[int, int] | None:
@@ -839,6 +863,24 @@ class BTFWords:
     def _size(self, type_id: int) -> int | None:
         words, offsets, first, end = self.words, self.offsets, self.first, self.end
         below = self.names_below
+        # The usual chain first (``__u32``: TYPEDEF -> INT), every header plain and
+        # every name inside the table: what the walk below answers, in fewer steps.
+        # Anything else: the walk, from the start.
+        tid = type_id
+        for _ in range(MAX_RESOLVE_DEPTH):
+            if not first <= tid < end:
+                break
+            pos = offsets[tid - first]
+            info = words[pos + 1]
+            if words[pos] >= below:
+                break
+            if info == _TYPEDEF_INFO or info == _CONST_INFO or info == _VOLATILE_INFO:
+                tid = words[pos + 2]
+                continue
+            if info == _INT_INFO and not words[pos + 3] & 0xF000FF00:
+                size: int = words[pos + 2]
+                return size
+            break
         mult = 1
         for _ in range(MAX_RESOLVE_DEPTH):
             # _pos inline (void too: the decoder says "no size").
@@ -1033,45 +1075,49 @@ def _load_values(
     if not relocations:
         return
     if len(placed) > 1:
-        placed.sort(key=lambda p: p[0])
+        placed.sort(key=_start_of)
     contents: dict[str, list[MapKV]] = {}
     by_index = obj.by_index
     for off in sorted(relocations) if len(relocations) > 1 else relocations:
         sym = relocations[off]
-        owner = None
-        for place in placed:
-            if place[0] <= off and off + POINTER_SIZE <= place[1]:
-                owner = place
+        # Fields by position (name 1, type 5, st_shndx 7): a namedtuple's
+        # attributes cost more.
+        for owner in placed:
+            if owner[0] <= off and off + POINTER_SIZE <= owner[1]:
                 break
-        if owner is None:
+        else:
             raise RelocationError(f"{_where(osec, off, sym)}: not inside any map definition")
         start, _end, spec, values_off = owner
-        if values_off < 0:
-            raise RelocationError(
-                f"{_where(osec, off, sym)}: map {spec.name!r} has no 'values' member"
-            )
         rel = off - start - values_off
-        if rel < 0 or rel % POINTER_SIZE:
+        if values_off < 0 or rel < 0 or rel % POINTER_SIZE:
+            if values_off < 0:
+                raise RelocationError(
+                    f"{_where(osec, off, sym)}: map {spec.name!r} has no 'values' member"
+                )
             raise RelocationError(
                 f"{_where(osec, off, sym)}: not at a 'values' slot of map {spec.name!r}"
             )
-        target = by_index[sym.shndx]
+        kind = by_index[sym[7]].kind
         if spec.type == _PROG_ARRAY:
-            if target.kind is not _PROGRAM or sym.type != elf.STT_FUNC:
+            if kind is not _PROGRAM or sym[5] != elf.STT_FUNC:
                 raise RelocationError(
                     f"{_where(osec, off, sym)}: prog array slot must point to a function"
                 )
-        elif target.kind is not _BTF_MAPS or sym.name == spec.name:
+        elif kind is not _BTF_MAPS or sym[1] == spec.name:
             raise RelocationError(
                 f"{_where(osec, off, sym)}: map-in-map slot must point to another map"
             )
         found = contents.get(spec.name)
         if found is None:
             found = contents[spec.name] = []
-        found.append(MapKV(rel // POINTER_SIZE, sym.name))
+        found.append(MapKV(rel // POINTER_SIZE, sym[1]))
     for _start, _end, spec, _values in placed:
         if spec.name in contents:
             spec.contents = tuple(contents[spec.name])
+
+
+def _start_of(place: _Placed) -> int:
+    return place[0]
 
 
 def _where(osec: ObjSection, off: int, sym: elf.Symbol) -> str:
