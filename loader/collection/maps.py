@@ -451,24 +451,24 @@ class BTFWords:
                     return None
                 else:
                     pinning = value
-            elif code == _KEY:
+            elif code == _KEY or code == _VALUE:
                 pointee = typed.get(mid)
                 if pointee is None:
                     pointee = typed[mid] = self._typed(mid)
-                key_id, size = pointee
-                if key_id < 0 or (key_size and key_size != size):
+                target, size = pointee
+                if target < 0:
                     return None
-                key_size = size
-            elif code == _VALUE:
-                pointee = typed.get(mid)
-                if pointee is None:
-                    pointee = typed[mid] = self._typed(mid)
-                value_id, size = pointee
-                if value_id < 0 or (value_size and value_size != size):
-                    return None
-                value_size = size
+                if code == _KEY:
+                    if key_size and key_size != size:
+                        return None
+                    key_size, key_id = size, target
+                else:
+                    if value_size and value_size != size:
+                        return None
+                    value_size, value_id = size, target
             elif code == _VALUES and not inner and j == last:
-                if value_size and value_size != 4:
+                # (0, void, would read as "no 'values'".)
+                if (value_size and value_size != 4) or not first <= mid < end:
                     return None
                 value_size, values = 4, mid
                 off = words[j + 2]

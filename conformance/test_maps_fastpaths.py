@@ -1,0 +1,85 @@
+"""The BTF map reader's fast path reads each member's type once per load (a
+``__uint``'s N per type id, a ``__type``'s pointee per type id) and checks a type
+id where it first reads it: these tests point map definition members at every
+kind of wrong or shared type and compare with the careful path (same specs, same
+error and message).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from conformance.conftest import CORPUS_OBJ
+from loader import elf
+from loader.btf.elf import btf_section_bytes
+from loader.btf.spec import open_raw
+from loader.collection import load_collection_spec
+from loader.collection import maps as maps_mod
+from loader.collection.maps import _MEMBER_CODES
+from loader.errors import LoaderError
+
+_OBJECTS = ("maps_btf.el.o", "maps_btf.eb.o", "map_in_map.el.o", "tail_calls.el.o",
+            "callbacks.eb.o")
+
+
+def _outcome(data: bytes) -> str:
+    try:
+        spec = load_collection_spec(data)
+    except LoaderError as exc:
+        return f"ERR {type(exc).__name__}: {exc}"
+    return f"OK {spec.maps!r}"
+
+
+def _careful(data: bytes) -> str:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(maps_mod.BTFWords, "section", lambda *_a: None)
+        return _outcome(data)
+
+
+def _member_type_words(data: bytes) -> tuple[list[int], int, str]:
+    """File offsets of the type id word of every member of every map definition
+    struct (a STRUCT whose members all have map member names), the BTF's end id,
+    and its byte order."""
+    ef = elf.ELFFile(data)
+    bo = ef.byte_order
+    btf_sec = ef.section_by_name(".BTF")
+    assert btf_sec is not None
+    spec = open_raw(btf_section_bytes(ef), None)
+    hdr_len, type_off = struct.unpack_from(bo + "II", data, btf_sec.offset + 4)
+    types = btf_sec.offset + hdr_len + type_off
+    words, offsets = spec.index
+    out = []
+    for pos in offsets:
+        info = words[pos + 1]
+        if (info >> 24) & 0x1F != 4:  # STRUCT
+            continue
+        vlen = info & 0xFFFF
+        names = [spec.strings.get(words[pos + 3 + 3 * i]) for i in range(vlen)]
+        if vlen and all(n in _MEMBER_CODES for n in names):
+            out += [types + 4 * (pos + 4 + 3 * i) for i in range(vlen)]
+    return out, spec.end_type_id, bo
+
+
+@pytest.mark.parametrize("name", _OBJECTS)
+def test_member_types_fast_equals_careful(name: str) -> None:
+    data = (CORPUS_OBJ / name).read_bytes()
+    places, end, bo = _member_type_words(data)
+    assert places
+    u32 = struct.Struct(bo + "I")
+    # Every member's type in turn becomes: void, the last id, past the end, far
+    # past it, and each other member's type (shared types, a uint as a key, ...).
+    others = sorted({u32.unpack_from(data, p)[0] for p in places})
+    checked = 0
+    for place in places:
+        old = u32.unpack_from(data, place)[0]
+        for new in [0, end - 1, end, end + 7, 0xFFFFFFFF, *others]:
+            if new == old:
+                continue
+            b = bytearray(data)
+            u32.pack_into(b, place, new)
+            mutant = bytes(b)
+            assert _outcome(mutant) == _careful(mutant), (name, place, new)
+            checked += 1
+    assert checked
