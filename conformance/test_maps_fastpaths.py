@@ -83,3 +83,31 @@ def test_member_types_fast_equals_careful(name: str) -> None:
             assert _outcome(mutant) == _careful(mutant), (name, place, new)
             checked += 1
     assert checked
+
+
+@pytest.mark.parametrize("name", ("maps_btf.el.o", "map_in_map.eb.o", "callbacks.el.o"))
+def test_type_headers_fast_equals_careful(name: str) -> None:
+    # Every type's info word with the kind flag set, a vlen, an unused bit, or the
+    # kind of its neighbours (the __uint, key/value size and 'values' readers take
+    # only plain headers and leave the rest to the careful path).
+    data = (CORPUS_OBJ / name).read_bytes()
+    ef = elf.ELFFile(data)
+    bo = ef.byte_order
+    btf_sec = ef.section_by_name(".BTF")
+    assert btf_sec is not None
+    spec = open_raw(btf_section_bytes(ef), None)
+    hdr_len, type_off = struct.unpack_from(bo + "II", data, btf_sec.offset + 4)
+    types = btf_sec.offset + hdr_len + type_off
+    words, offsets = spec.index
+    u32 = struct.Struct(bo + "I")
+    for pos in offsets:
+        place = types + 4 * (pos + 1)
+        info = words[pos + 1]
+        for new in (info | 0x80000000, info + 1, info | 0x01000000, info ^ 0x09000000,
+                    (info & 0x80FFFFFF) | 0x08000000, (info & 0x80FFFFFF) | 0x01000000):
+            if new == info:
+                continue
+            b = bytearray(data)
+            u32.pack_into(b, place, new)
+            mutant = bytes(b)
+            assert _outcome(mutant) == _careful(mutant), (name, pos, hex(new))

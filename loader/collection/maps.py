@@ -1076,17 +1076,27 @@ def _load_values(
         return
     if len(placed) > 1:
         placed.sort(key=_start_of)
-    contents: dict[str, list[MapKV]] = {}
     by_index = obj.by_index
+    # Relocations in offset order fill one map's slots after another (an owner
+    # never comes back: it would own every offset in between): each map's
+    # contents are set when the next map's slots begin.
+    owner: _Placed | None = None
+    items: list[MapKV] = []
     for off in sorted(relocations) if len(relocations) > 1 else relocations:
         sym = relocations[off]
         # Fields by position (name 1, type 5, st_shndx 7): a namedtuple's
         # attributes cost more.
-        for owner in placed:
-            if owner[0] <= off and off + POINTER_SIZE <= owner[1]:
-                break
-        else:
-            raise RelocationError(f"{_where(osec, off, sym)}: not inside any map definition")
+        if owner is None or not (owner[0] <= off and off + POINTER_SIZE <= owner[1]):
+            for place in placed:
+                if place[0] <= off and off + POINTER_SIZE <= place[1]:
+                    break
+            else:
+                raise RelocationError(
+                    f"{_where(osec, off, sym)}: not inside any map definition"
+                )
+            if owner is not None:
+                owner[2].contents = tuple(items)
+            owner, items = place, []
         start, _end, spec, values_off = owner
         rel = off - start - values_off
         if values_off < 0 or rel < 0 or rel % POINTER_SIZE:
@@ -1107,13 +1117,9 @@ def _load_values(
             raise RelocationError(
                 f"{_where(osec, off, sym)}: map-in-map slot must point to another map"
             )
-        found = contents.get(spec.name)
-        if found is None:
-            found = contents[spec.name] = []
-        found.append(MapKV(rel // POINTER_SIZE, sym[1]))
-    for _start, _end, spec, _values in placed:
-        if spec.name in contents:
-            spec.contents = tuple(contents[spec.name])
+        items.append(MapKV(rel // POINTER_SIZE, sym[1]))
+    if owner is not None:
+        owner[2].contents = tuple(items)
 
 
 def _start_of(place: _Placed) -> int:
