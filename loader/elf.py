@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
-from operator import add
+from operator import add, itemgetter
 from typing import Final, Literal, NamedTuple, TypeAlias, cast
 
 from loader.errors import ELFError
@@ -202,8 +202,11 @@ _ST_TYPE: Final = bytes(i & 0xF for i in range(256))
 _ST_VISIBILITY: Final = bytes(i & 0x3 for i in range(256))
 # tuple.__new__(Symbol, fields): what Symbol._make does, minus a Python call per symbol.
 _new_tuple = tuple.__new__
+_SYMBOL_NAME: Final = itemgetter(1)
 
 
+# Up to this many symbols, _read_symbols reads records one by one.
+_SMALL_SYMTAB: Final = 64
 # Up to this many bytes of Elf64_Rel, relocation_targets reads entries one by one.
 _SMALL_REL_TABLE: Final = 16 * REL_SIZE
 
@@ -299,8 +302,9 @@ class ELFFile:
         "_sections",
         "_shoff",
         "_sizes",
+        "_symbol_names",
         "_symbols",
-        "_symtab",
+        "_symtab_index",
         "_types",
         "_words",
         "byte_order",
@@ -351,7 +355,9 @@ class ELFFile:
         self.machine: int = e_machine
         self.type: int = e_type
         self._symbols: list[Symbol] | None = None
-        self._symtab: Section | None = None
+        self._symbol_names: list[str] | None = None
+        # The SHT_SYMTAB's index (-1: none); its Section is built on demand.
+        self._symtab_index = -1
         # Target section index -> index of the SHT_REL section applying to it.
         self._rel_for: dict[int, int] = {}
         # (string table index, offset -> name) of the section names.
@@ -488,7 +494,7 @@ class ELFFile:
                     rel_for[info] = index
         self._section_names = sec_names
         if symtabs:
-            self._symtab = self.section(types.index(SHT_SYMTAB))
+            self._symtab_index = types.index(SHT_SYMTAB)
 
     @property
     def sections(self) -> list[Section]:
@@ -558,7 +564,39 @@ class ELFFile:
     @property
     def symtab(self) -> Section | None:
         """The SHT_SYMTAB section, if any."""
-        return self._symtab
+        index = self._symtab_index
+        return None if index < 0 else self.section(index)
+
+    @property
+    def symtab_index(self) -> int:
+        """The index of the SHT_SYMTAB section; -1 if there is none (no Section built)."""
+        return self._symtab_index
+
+    def section_index(self, name: str) -> int:
+        """The index of the first section called ``name``; -1 if there is none
+        (:meth:`section_by_name` without building the Section)."""
+        try:
+            return self._section_names.index(name)
+        except ValueError:
+            return -1
+
+    def section_bytes(self, index: int) -> bytes:
+        """A copy of section ``index``'s contents, ``bytes(section(index).data())``
+        without building the Section (0 <= index < number of sections)."""
+        typ = self._types[index]
+        if typ == SHT_NOBITS or typ == SHT_NULL:
+            return b""
+        # Bounds were checked when the section table was read.
+        off = self._quads[8 * index + 3]
+        return self._data[off : off + self._sizes[index]]
+
+    @property
+    def symbol_names(self) -> list[str]:
+        """Every symbol's name, by index (do not modify)."""
+        names = self._symbol_names
+        if names is None:
+            names = self._symbol_names = list(map(_SYMBOL_NAME, self.symbols))
+        return names
 
     @property
     def symbols(self) -> list[Symbol]:
@@ -568,30 +606,40 @@ class ELFFile:
         return self._symbols
 
     def _read_symbols(self) -> list[Symbol]:
-        symtab = self._symtab
-        if symtab is None:
+        symtab_index = self._symtab_index
+        if symtab_index < 0:
             return []
         nsec = len(self._types)
-        if symtab.entsize != SYM_SIZE:
-            raise ELFError(
-                f"{self._where(symtab)}: sh_entsize {symtab.entsize} is not {SYM_SIZE}"
-            )
-        if symtab.size % SYM_SIZE:
-            raise ELFError(
-                f"{self._where(symtab)}: sh_size {symtab.size} is not a multiple of {SYM_SIZE}"
-            )
-        count = symtab.size // SYM_SIZE
-        if symtab.info > count:
-            raise ELFError(
-                f"{self._where(symtab)}: sh_info {symtab.info} exceeds symbol count {count}"
-            )
-        link = symtab.link
-        if link == 0 or link >= nsec:
-            raise ELFError(
-                f"{self._where(symtab)}: sh_link {link} out of range ({nsec} sections)"
-            )
-        link_type = self._types[link]
-        if link_type != SHT_STRTAB:
+        quads = self._quads
+        size = self._sizes[symtab_index]
+        link = self._words[16 * symtab_index + 10]
+        count = size // SYM_SIZE
+        # The usual header, checked from the table's columns (no Section built);
+        # anything else is looked at field by field, for the message.
+        if not (
+            quads[8 * symtab_index + 7] == SYM_SIZE and not size % SYM_SIZE
+            and self._words[16 * symtab_index + 11] <= count and 0 < link < nsec
+            and self._types[link] == SHT_STRTAB
+        ):
+            symtab = self.section(symtab_index)
+            if symtab.entsize != SYM_SIZE:
+                raise ELFError(
+                    f"{self._where(symtab)}: sh_entsize {symtab.entsize} is not {SYM_SIZE}"
+                )
+            if symtab.size % SYM_SIZE:
+                raise ELFError(
+                    f"{self._where(symtab)}: sh_size {symtab.size} is not a multiple of "
+                    f"{SYM_SIZE}"
+                )
+            if symtab.info > count:
+                raise ELFError(
+                    f"{self._where(symtab)}: sh_info {symtab.info} exceeds symbol count {count}"
+                )
+            if link == 0 or link >= nsec:
+                raise ELFError(
+                    f"{self._where(symtab)}: sh_link {link} out of range ({nsec} sections)"
+                )
+            link_type = self._types[link]
             raise ELFError(
                 f"{self._where(symtab)}: sh_link {link} names section of type {link_type}, "
                 f"not SHT_STRTAB"
@@ -599,9 +647,30 @@ class ELFFile:
         data = self._data
         names_of, names = self._names
         if names_of != link:
-            names = _name_map(data, self._quads[link * 8 + 3], self._sizes[link])
-        base = symtab.offset
-        end = base + symtab.size
+            names = _name_map(data, quads[link * 8 + 3], self._sizes[link])
+        base = quads[8 * symtab_index + 3]
+        end = base + size
+        if count <= _SMALL_SYMTAB and names.get(0) == "":
+            # A few dozen symbols (a typical eBPF object): one record at a time
+            # costs less than the columns' setup below.  An st_shndx to resolve
+            # or refuse is left to the careful reader below; a name the map
+            # lacks (the tail of another string) is read as every reader reads it.
+            small: list[Symbol] = []
+            append = small.append
+            get = names.get
+            for index, (name_off, info, other, st_shndx, value, sz) in enumerate(
+                self._layouts.sym.iter_unpack(data[base:end])
+            ):
+                if st_shndx >= nsec and st_shndx != SHN_ABS and st_shndx != SHN_COMMON:
+                    break
+                name = get(name_off)
+                if name is None:
+                    name = _cstring(data, self.section(link), name_off, "symbol", index)
+                append(_new_tuple(Symbol, (
+                    index, name, value, sz, info >> 4, info & 0xF, other & 0x3, st_shndx,
+                )))
+            else:
+                return small
         order = self.byte_order
         # Elf64_Sym as 6 u32 / 12 u16 / 3 u64 items: st_name 0 (u32), st_shndx 3
         # (u16), st_value 1 and st_size 2 (u64); st_info and st_other are bytes.
@@ -647,7 +716,7 @@ class ELFFile:
             if st_shndx >= nsec and st_shndx != SHN_ABS and st_shndx != SHN_COMMON:
                 if st_shndx == SHN_XINDEX:
                     if shndx_table is None:
-                        shndx_table = self._find_shndx(symtab, count)
+                        shndx_table = self._find_shndx(self.section(symtab_index), count)
                     (st_shndx,) = self._layouts.shndx.unpack_from(
                         data, shndx_table.offset + index * SHNDX_SIZE
                     )
@@ -698,10 +767,10 @@ class ELFFile:
         # once per program section.
         quads = self._quads
         size = self._sizes[rel_index]
-        symtab = self._symtab
+        symtab_index = self._symtab_index
         if (
-            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE or symtab is None
-            or self._words[16 * rel_index + 10] != symtab.index
+            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE or symtab_index < 0
+            or self._words[16 * rel_index + 10] != symtab_index
         ):
             # Not the usual layout: the full reader says what is wrong.
             out = self.relocations(section)
@@ -722,7 +791,7 @@ class ELFFile:
                 (3 if order == "<" else 2) :: 4
             ].tolist()
             offsets = _words(self._data, off, off + size, "Q", order)[0::2].tolist()
-        if syms and max(syms) >= symtab.size // SYM_SIZE:
+        if syms and max(syms) >= self._sizes[symtab_index] // SYM_SIZE:
             self.relocations(section)  # raises, naming the first bad entry
         return offsets, syms
 
@@ -739,10 +808,10 @@ class ELFFile:
             return iter(())
         quads = self._quads
         size = self._sizes[rel_index]
-        symtab = self._symtab
+        symtab_index = self._symtab_index
         if (
-            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE or symtab is None
-            or self._words[16 * rel_index + 10] != symtab.index
+            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE or symtab_index < 0
+            or self._words[16 * rel_index + 10] != symtab_index
         ):
             # Not the usual layout: the full reader says what is wrong.
             return iter([
@@ -766,7 +835,7 @@ class ELFFile:
             raise ELFError(f"{where}: sh_entsize {rel.entsize} is not {REL_SIZE}")
         if rel.size % REL_SIZE:
             raise ELFError(f"{where}: sh_size {rel.size} is not a multiple of {REL_SIZE}")
-        symtab = self._symtab
+        symtab = self.symtab
         if symtab is None or rel.link != symtab.index:
             raise ELFError(
                 f"{where}: sh_link {rel.link} is not the symbol table "

@@ -26,13 +26,15 @@ from loader.elf import ELFFile
 from loader.errors import BTFError
 
 _U32_MAX = 0xFFFFFFFF
+# Up to this many VARs, a DATASEC's symbols are looked up by name one at a time.
+_FEW_VARS = 16
 
 
 def btf_section_bytes(elf: ELFFile, name: str = ".BTF") -> bytes:
-    sec = elf.section_by_name(name)
-    if sec is None:
+    index = elf.section_index(name)
+    if index < 0:
         raise BTFError(f"ELF object has no {name} section")
-    return bytes(sec.data())
+    return elf.section_bytes(index)
 
 
 def parse_elf(
@@ -52,7 +54,8 @@ def parse_elf(
         )
     if not fixup:
         return spec
-    return fixup_datasecs(spec, elf)
+    # (The spec is ours: patched in place, not copied.)
+    return fixup_datasecs(spec, elf, in_place=True)
 
 
 def _alignment(spec: Spec, type_id: int, memo: dict[int, int], depth: int = 0) -> int:
@@ -117,17 +120,22 @@ def _layout_kconfig(spec: Spec, ds_id: int, words: array[int]) -> None:
     words[pos + 2] = offset
 
 
-def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
+def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     """The spec with DATASEC sizes and VAR offsets filled in from the ELF.
 
     Patched in a copy of the spec's word array: no type is decoded (a DATASEC's
     entries and its VARs' names are read from the words, with the checks the
-    decoder would make) and nothing is re-encoded.
+    decoder would make) and nothing is re-encoded.  With ``in_place``, for a
+    spec nobody else holds, ``spec`` itself is patched and returned (a copy
+    still when .kconfig is laid out: that reads decoded types, which must see
+    the words as stored).
     """
     order = spec.datasec_order()
     if not order:
         return spec
     words, offsets = spec.index
+    if in_place and any(name == ".kconfig" for _, name in order):
+        in_place = False
     first = spec.first_type_id
     end = spec.end_type_id
     # The fixed-up spec reads patched words, but the lookups below run on the
@@ -135,10 +143,13 @@ def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
     # (VAR names, the types of .kconfig VARs), or the DATASEC being patched.
     patched: array[int] | None = None
     # Name -> value of a section's symbols, the first of a name winning: built
-    # for the sections that a DATASEC needs, on first use.
+    # for the sections whose DATASECs have many VARs, on first use (a few VARs
+    # are looked up in the symbol names directly).
     by_section: dict[int, dict[str, int]] = {}
     strings = spec.strings
     known, get = strings.known(), strings.get
+    # VAR names read inline (as get() reads and memoises them) when it can.
+    memo, raw_strings = strings.memo(), strings.raw
     for tid, name in order:
         if name == ".ksyms":
             continue
@@ -150,35 +161,57 @@ def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
         pos = offsets[tid - first]
         if words[pos + 2] != 0:
             continue
-        sec = elf.section_by_name(name)
-        if sec is None:
+        shndx = elf.section_index(name)
+        if shndx < 0:
             raise BTFError(f"DATASEC {name!r} (type id {tid}): no ELF section")
-        shndx = sec.index
+        info = words[pos + 1]
+        vlen = info & 0xFFFF
+        stop = pos + 3 + 3 * vlen
         in_section = by_section.get(shndx)
-        if in_section is None:
+        if in_section is None and vlen > _FEW_VARS:
             # First of a name winning, hence reversed.
             in_section = by_section[shndx] = {
                 sym.name: sym.value for sym in reversed(elf.symbols) if sym.shndx == shndx
             }
-        info = words[pos + 1]
-        stop = pos + 3 + 3 * (info & 0xFFFF)
+        symbols = elf.symbols
+        symbol_names = elf.symbol_names
         if info & INFO_UNUSED_MASK or (stop > pos + 3 and max(words[pos + 3:stop:3]) >= end):
             # What decoding the DATASEC reports: it checks every entry's type id
             # before any is used.
             spec.type_by_id(tid)
             raise AssertionError(f"type id {tid}: the decoder accepted a bad DATASEC")
         if patched is None:
-            patched = words[:]
+            # In place, the reads below still see the stored values: a patch
+            # writes only DATASEC sizes and entry offsets, and no read is of those.
+            patched = words if in_place else words[:]
         for j in range(pos + 3, stop, 3):
             vt = words[j]
             if vt >= first:
                 off = words[offsets[vt - first]]
                 var_name = known(off)
                 if var_name is None:
-                    var_name = get(off)
+                    if memo is not None and (stop_at := raw_strings.find(b"\0", off)) >= 0:
+                        var_name = memo[off] = raw_strings[off:stop_at].decode(
+                            "utf-8", "surrogateescape")
+                    else:
+                        var_name = get(off)
             else:
                 var_name = spec.name_of(vt)
-            value = in_section.get(var_name)
+            if in_section is not None:
+                value = in_section.get(var_name)
+            else:
+                # The first symbol of that name in the section.
+                value = None
+                found = -1
+                try:
+                    while True:
+                        found = symbol_names.index(var_name, found + 1)
+                        sym = symbols[found]
+                        if sym[7] == shndx:  # st_shndx
+                            value = sym[2]  # st_value
+                            break
+                except ValueError:
+                    pass  # none (left)
             if value is None:
                 raise BTFError(
                     f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vt})"
@@ -189,9 +222,10 @@ def fixup_datasecs(spec: Spec, elf: ELFFile) -> Spec:
                     f"a VAR offset (u32)"
                 )
             patched[j + 1] = value
-        if sec.size > _U32_MAX:
-            raise BTFError(f"DATASEC {name!r}: section size {sec.size} does not fit a u32")
-        patched[pos + 2] = sec.size
+        size = elf.section_sizes[shndx]
+        if size > _U32_MAX:
+            raise BTFError(f"DATASEC {name!r}: section size {size} does not fit a u32")
+        patched[pos + 2] = size
     if patched is None:
         return spec
     return spec.with_words(patched)

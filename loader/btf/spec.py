@@ -161,8 +161,13 @@ class Spec:
         at the same positions; only values changed), e.g. after a DATASEC fix-up.
 
         The index and the name index are shared (names must not be patched); no
-        decoded type is, since the patch may have changed any of them.
+        decoded type is, since the patch may have changed any of them.  When
+        ``words`` is this spec's own array (patched in place), this spec is the
+        answer, its decoded types dropped.
         """
+        if words is self._words:
+            self._cache = [None] * len(self._offsets)
+            return self
         if len(words) != len(self._words):
             raise BTFError(
                 f"patched word array has {len(words)} words, the spec {len(self._words)}"

@@ -119,6 +119,14 @@ class StringTable:
             return self._combined.get
         return self._direct.get
 
+    def memo(self) -> dict[int, str] | None:
+        """The memo behind :meth:`known` and :meth:`get` while strings are read
+        one at a time (no base table, no full map yet), for a hot loop to read
+        a string inline and store it there as :meth:`get` would; else None."""
+        if self.base is None and self._by_offset is None:
+            return self._direct
+        return None
+
     def offset_of(self, text: str) -> int | None:
         """Where ``text`` is stored: a whole string (base tables first), else a tail."""
         found = self._whole(text)

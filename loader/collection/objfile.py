@@ -99,7 +99,7 @@ class ObjectFile:
         self.license_sec: elf.Section | None = None
         self.version_sec: elf.Section | None = None
         self.text_index = -1
-        if ef.symtab is None:
+        if ef.symtab_index < 0:
             # libbpf: "couldn't find symbol table, stripped object file?"
             raise CollectionError("object has no symbol table (SHT_SYMTAB); stripped?")
         self.symbols: list[elf.Symbol] = ef.symbols

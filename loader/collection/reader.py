@@ -74,14 +74,15 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
 
 def _load_btf(ef: elf.ELFFile,
               ) -> tuple[BTFSpec | None, ExtInfos | None, dict[str, bytes] | None]:
-    if ef.section_by_name(".BTF") is None:
+    # (By index: neither section is kept, so no Section object is built.)
+    if ef.section_index(".BTF") < 0:
         return None, None, None
     btf = parse_elf(ef)
-    ext_sec = ef.section_by_name(".BTF.ext")
-    if ext_sec is None:
+    ext_index = ef.section_index(".BTF.ext")
+    if ext_index < 0:
         return btf, None, None
     # line_info records stay packed until a program's code is first looked at.
-    ext, packed = parse_ext_packed(bytes(ext_sec.data()), ef.byte_order, btf.strings)
+    ext, packed = parse_ext_packed(ef.section_bytes(ext_index), ef.byte_order, btf.strings)
     return btf, ext, packed
 
 
