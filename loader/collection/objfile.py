@@ -89,15 +89,17 @@ def is_legacy_maps_section(name: str) -> bool:
 class ObjectFile:
     """The classified view of one ELF object."""
 
-    __slots__ = ("btf", "by_index", "elf", "license_sec", "symbols", "text_index",
-                 "version_sec")
+    __slots__ = ("btf", "by_index", "elf", "license_index", "symbols", "text_index",
+                 "version_index")
 
     def __init__(self, ef: elf.ELFFile, btf: BTFSpec | None) -> None:
         self.elf = ef
         self.btf = btf
         self.by_index: dict[int, ObjSection] = {}
-        self.license_sec: elf.Section | None = None
-        self.version_sec: elf.Section | None = None
+        # The license and version sections, by index (-1: none); the reader
+        # wants only their bytes.
+        self.license_index = -1
+        self.version_index = -1
         self.text_index = -1
         if ef.symtab_index < 0:
             # libbpf: "couldn't find symbol table, stripped object file?"
@@ -139,9 +141,9 @@ class ObjectFile:
             if kind is not None:
                 # A special name, whatever the section type.
                 if kind is _LICENSE:
-                    self.license_sec = section(index)
+                    self.license_index = index
                 elif kind is _VERSION:
-                    self.version_sec = section(index)
+                    self.version_index = index
                 else:
                     by_index[index] = ObjSection(section(index), cast(Kind, kind), {}, {})
             elif name.startswith(_LEGACY_MAPS_PREFIX):
@@ -162,6 +164,16 @@ class ObjectFile:
                     name in _DATA_NAMES or name.startswith(_DATA_PREFIXES)
                 ):
                     by_index[index] = ObjSection(section(index), Kind.DATA, {}, {})
+
+    @property
+    def license_sec(self) -> elf.Section | None:
+        index = self.license_index
+        return None if index < 0 else self.elf.section(index)
+
+    @property
+    def version_sec(self) -> elf.Section | None:
+        index = self.version_index
+        return None if index < 0 else self.elf.section(index)
 
     def sections_of(self, kind: Kind) -> list[ObjSection]:
         return [s for s in self.by_index.values() if s.kind is kind]

@@ -87,14 +87,15 @@ def _load_btf(ef: elf.ELFFile,
 
 
 def _license(obj: ObjectFile) -> str:
-    sec = obj.license_sec
-    if sec is None:
+    index = obj.license_index
+    if index < 0:
         return ""
-    raw = bytes(sec.data()).rstrip(b"\0")
+    raw = obj.elf.section_bytes(index).rstrip(b"\0")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise CollectionError(f"section {sec.name}: license {raw!r} is not UTF-8") from None
+        name = obj.elf.section_names[index]
+        raise CollectionError(f"section {name}: license {raw!r} is not UTF-8") from None
 
 
 def _version(obj: ObjectFile) -> int:
