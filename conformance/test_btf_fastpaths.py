@@ -16,7 +16,7 @@ import pytest
 from loader.btf import ext as ext_mod
 from loader.btf import spec as spec_mod
 from loader.btf.elf import btf_section_bytes
-from loader.btf.ext import FuncInfo, parse_ext, parse_ext_packed
+from loader.btf.ext import parse_ext, parse_ext_packed
 from loader.btf.header import parse_header
 from loader.btf.spec import open_raw
 from loader.elf import ELFFile
@@ -61,20 +61,24 @@ def _mutants(blob, rng, count, start=0):
 # -- .BTF.ext ------------------------------------------------------------------------
 
 
-def _careful_func_block(data, start, length, rec, strings, out):
-    size, secs = ext_mod._blocks(data, start, length, "func_info", 8, rec, strings)
-    for name, pos, count in secs:
-        lst = out.setdefault(name, [])
-        for p in range(pos, pos + count * size, size):
-            lst.append(FuncInfo(*rec.bpf_func_info.unpack_from(data, p)))
-
-
-def _careful_line_block(data, start, length, rec, strings):
-    _, secs = ext_mod._blocks(data, start, length, "line_info", 16, rec, strings)
-    packed = {}
-    for name, pos, count in secs:
-        packed[name] = packed.get(name, b"") + data[pos:pos + 16 * count]
-    return packed
+def _describe_ext(blob, strings, packed):
+    # A fresh copy of the table each time: its memo must not carry over.
+    fresh = type(strings)(strings.raw)
+    if packed:
+        got = _outcome(parse_ext_packed, blob, "<", fresh)
+        if got[0] == "OK":
+            # Whatever stayed packed, decoded: what parse_ext gives.
+            infos, lines = got[1]
+            if isinstance(infos, ext_mod.PackedExtInfos):
+                assert lines is infos.line_records
+                infos = infos.unpacked("<")
+            else:
+                for name, records in lines.items():
+                    assert name not in infos.line_infos
+                    infos.line_infos[name] = ext_mod.decode_line_infos(records, "<", fresh)
+            return ("OK", infos)
+        return got
+    return _outcome(parse_ext, blob, "<", fresh)
 
 
 def _ext_cases(corpus_objects, per_object):
@@ -88,31 +92,30 @@ def _ext_cases(corpus_objects, per_object):
             yield blob, strings
 
 
-def _describe_ext(blob, strings, packed):
-    # A fresh copy of the table each time: its memo must not carry over.
-    fresh = type(strings)(strings.raw)
-    if packed:
-        got = _outcome(parse_ext_packed, blob, "<", fresh)
-        if got[0] == "OK":
-            infos, lines = got[1]
-            decoded = {k: ext_mod.decode_line_infos(v, "<", fresh) for k, v in lines.items()}
-            return ("OK", infos, decoded)
-        return got
-    return _outcome(parse_ext, blob, "<", fresh)
-
-
 @pytest.mark.parametrize("packed", [False, True])
 def test_ext_fast_paths_match_careful(corpus_objects, monkeypatch, packed):
     cases = list(_ext_cases(corpus_objects, 60))
     fast = [_describe_ext(blob, strings, packed) for blob, strings in cases]
-    monkeypatch.setattr(ext_mod, "_func_block", _careful_func_block)
-    monkeypatch.setattr(ext_mod, "_line_block_packed", _careful_line_block)
-    monkeypatch.setattr(ext_mod, "_core_block", lambda *args: None)
+    # Every block through _blocks, every record decoded one by one.
+    monkeypatch.setattr(ext_mod, "_packed", lambda *args: None)
+    monkeypatch.setattr(ext_mod, "_walk", lambda *args: None)
     careful = [_describe_ext(blob, strings, packed) for blob, strings in cases]
     assert len(fast) > 100
     assert sum(f[0] == "ERR" for f in fast) > 20  # the mutants reach the error paths
     for i, (f, c) in enumerate(zip(fast, careful, strict=True)):
         assert f == c, i
+
+
+def test_ext_packed_unless_unusual(corpus_objects):
+    # Every corpus object takes the all-packed path.
+    seen = 0
+    for _name, bo, btf, ext in _corpus_btf(corpus_objects):
+        if ext is None:
+            continue
+        infos, _ = parse_ext_packed(ext, bo, open_raw(btf).strings)
+        assert isinstance(infos, ext_mod.PackedExtInfos), _name
+        seen += 1
+    assert seen
 
 
 def _max_below(packed, limit, byte_order):

@@ -177,8 +177,7 @@ def test_corpus_relocations_are_what_resolve_says(corpus_objects):
         functions = programs_mod.load_functions(obj, relocator, ext, packed)
         fixes = {}
         for fn in functions.values():
-            fixes[fn.section.name] = {slot: (src, imm, ref)
-                                      for slot, src, imm, ref in fn.code.fixes}
+            fixes[fn.section.name] = dict(fn.code.fixes)
         bo = obj.elf.byte_order
         unpack = struct.Struct(bo + "BBhi").unpack_from
         for osec in obj.sections_of(Kind.PROGRAM):
@@ -189,7 +188,7 @@ def test_corpus_relocations_are_what_resolve_says(corpus_objects):
                 if opcode == 0x18:
                     imm = (imm & 0xFFFFFFFF) | (unpack(raw, off + 8)[3] << 32)
                 want = relocator.resolve(osec, off, opcode, src, imm, sym)
-                assert fixes[osec.name][off // 8] == want, (name, osec.name, off)
+                assert fixes[osec.name][off] == want, (name, osec.name, off)
                 seen.add(obj.by_index[sym.shndx].kind)
     assert {Kind.BTF_MAPS, Kind.DATA, Kind.PROGRAM, Kind.UNDEF} <= seen
 

@@ -126,104 +126,107 @@ def _blocks(
     return rec_size, out
 
 
-def _func_block(data: bytes, start: int, length: int, rec: r.Records, strings: StringTable,
-                out: dict[str, list[FuncInfo]]) -> None:
-    """:func:`_blocks` of a func_info block of 8-byte records (what compilers emit),
-    building each section's FuncInfos on the way (a record cannot fail).  On any
-    fault, :func:`_blocks` walks the block again and reports it."""
+def _walk(data: bytes, start: int, length: int, shift: int, rec: r.Records,
+          strings: StringTable) -> dict[str, bytes] | None:
+    """A block of ``1 << shift``-byte records (its record size already read) as
+    ``{section: records}``, each section's records kept packed and in order;
+    None on any fault of its framing, which :func:`_blocks` then walks again to
+    report (this never raises)."""
     pos, end = start + 4, start + length
     known, get = strings.known(), strings.get
-    if length >= 4 + 16 * 6 and not (length - 4) % 16:
-        # With one record per section (one program each), the block is a table of
-        # (name_off, 1, insn_off, type_id) rows: read as columns.  The setup costs
-        # about what the walk spends on a few sections.
-        table = array("I", data[pos:end])
-        if rec.byte_order != HOST_BYTE_ORDER:
-            table.byteswap()
-        if table[1::4].count(1) == len(table) >> 2:
-            for name_off, insn, tid in zip(table[0::4], table[2::4], table[3::4],
-                                           strict=True):
-                name = known(name_off)
-                if name is None:
-                    try:
-                        name = get(name_off)
-                    except BTFError:
-                        break
-                lst = out.get(name)
-                if lst is None:
-                    out[name] = [FuncInfo(insn, tid)]
-                else:
-                    lst.append(FuncInfo(insn, tid))
-            else:
-                return
-            _blocks(data, start, length, "func_info", _MIN_FUNC_INFO, rec, strings)
-            raise AssertionError("func_info: a fault the careful walk did not see")
     head = rec.ext_info_sec.unpack_from
-    one = rec.bpf_func_info.unpack_from
-    many = rec.bpf_func_info.iter_unpack
+    out: dict[str, bytes] = {}
     while pos < end:
         if end - pos < 8:
-            break
+            return None
         name_off, count = head(data, pos)
         name = known(name_off)
         if name is None:
             try:
                 name = get(name_off)
             except BTFError:
-                break
+                return None
         pos += 8
-        if count == 0 or count > (end - pos) >> 3:
-            break
-        if count == 1:
-            # Mostly one record per section (a program): no slice, no iterator.
-            insn, tid = one(data, pos)
-            lst = out.get(name)
-            if lst is None:
-                out[name] = [FuncInfo(insn, tid)]
-            else:
-                lst.append(FuncInfo(insn, tid))
-            pos += 8
-            continue
-        stop = pos + (count << 3)
-        out.setdefault(name, []).extend([FuncInfo(insn, tid)
-                                         for insn, tid in many(data[pos:stop])])
+        if count == 0 or count > (end - pos) >> shift:
+            return None
+        stop = pos + (count << shift)
+        prev = out.get(name)
+        out[name] = data[pos:stop] if prev is None else prev + data[pos:stop]
         pos = stop
-    else:
-        return
-    _blocks(data, start, length, "func_info", _MIN_FUNC_INFO, rec, strings)
-    raise AssertionError("func_info: a fault the careful walk did not see")
+    return out
 
 
-def _line_block_packed(data: bytes, start: int, length: int, rec: r.Records,
-                       strings: StringTable) -> dict[str, bytes]:
-    """:func:`_blocks` of a line_info block of 16-byte records, keeping each
-    section's records packed on the way: ``{section: records}``.  On any fault,
-    :func:`_blocks` walks the block again and reports it."""
-    pos, end = start + 4, start + length
-    known, get = strings.known(), strings.get
-    head = rec.ext_info_sec.unpack_from
-    packed: dict[str, bytes] = {}
-    while pos < end:
-        if end - pos < 8:
-            break
-        name_off, count = head(data, pos)
-        name = known(name_off)
-        if name is None:
-            try:
-                name = get(name_off)
-            except BTFError:
-                break
-        pos += 8
-        if count == 0 or count > (end - pos) >> 4:
-            break
-        stop = pos + (count << 4)
-        prev = packed.get(name)
-        packed[name] = data[pos:stop] if prev is None else prev + data[pos:stop]
-        pos = stop
-    else:
-        return packed
-    _blocks(data, start, length, "line_info", _MIN_LINE_INFO, rec, strings)
-    raise AssertionError("line_info: a fault the careful walk did not see")
+def _standard(data: bytes, start: int, length: int, size: int, rec: r.Records) -> bool:
+    """Whether a block is absent or holds records of the size every compiler
+    writes (the only ones :func:`_walk` reads)."""
+    return not length or (length >= 4 and rec.u32.unpack_from(data, start)[0] == size)
+
+
+@dataclass(slots=True)
+class PackedExtInfos(ExtInfos):
+    """:class:`ExtInfos` whose records all stay packed, per section, as stored
+    (func_info 8 bytes, line_info and core_relo 16 bytes a record): what
+    :func:`parse_ext_packed` returns for the usual layout.  Every record has
+    been checked as :func:`parse_ext` checks it; the lists of the base class
+    stay empty (:meth:`unpacked` builds them)."""
+
+    func_records: dict[str, bytes] = field(default_factory=dict)
+    line_records: dict[str, bytes] = field(default_factory=dict)
+    core_records: dict[str, bytes] = field(default_factory=dict)
+    # The table the records' strings are in.
+    strings: StringTable | None = None
+
+    def unpacked(self, byte_order: r.ByteOrder) -> ExtInfos:
+        """The :class:`ExtInfos` that :func:`parse_ext` gives for the same bytes."""
+        strings = self.strings
+        assert strings is not None
+        return ExtInfos(
+            {name: decode_func_infos(b, byte_order) for name, b in self.func_records.items()},
+            {name: decode_line_infos(b, byte_order, strings)
+             for name, b in self.line_records.items()},
+            {name: decode_core_relos(b, byte_order, strings)
+             for name, b in self.core_records.items()},
+            self.func_info_rec_size, self.line_info_rec_size, self.core_relo_rec_size,
+            self.hdr_len,
+        )
+
+
+def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo: int,
+            fl: int, lo: int, ll: int, co: int, cl: int) -> PackedExtInfos | None:
+    """The usual .BTF.ext (records of the sizes compilers write, names and
+    strings that read) in one pass per block, every record left packed; None
+    if anything is unusual or wrong: the careful path then reads it again and
+    reports the first fault.  Raises nothing."""
+    fstart, lstart, cstart = hdr_len + fo, hdr_len + lo, hdr_len + co
+    if not (_standard(data, fstart, fl, _MIN_FUNC_INFO, rec)
+            and _standard(data, lstart, ll, _MIN_LINE_INFO, rec)
+            and _standard(data, cstart, cl, _MIN_CORE_RELO, rec)):
+        return None
+    funcs = _walk(data, fstart, fl, 3, rec, strings) if fl else {}
+    lines = _walk(data, lstart, ll, 4, rec, strings) if ll else {}
+    cores = _walk(data, cstart, cl, 4, rec, strings) if cl else {}
+    if funcs is None or lines is None or cores is None:
+        return None
+    if lines and not _strings_ok(strings, lines.values(), rec.byte_order):
+        return None
+    if cores and not _access_ok(strings, cores.values(), rec.byte_order):
+        return None
+    infos: PackedExtInfos = _new_object(PackedExtInfos)
+    infos.func_infos = {}
+    infos.line_infos = {}
+    infos.core_relos = {}
+    infos.func_info_rec_size = _MIN_FUNC_INFO if fl else None
+    infos.line_info_rec_size = _MIN_LINE_INFO if ll else None
+    infos.core_relo_rec_size = _MIN_CORE_RELO if cl else None
+    infos.hdr_len = hdr_len
+    infos.func_records = funcs
+    infos.line_records = lines
+    infos.core_records = cores
+    infos.strings = strings
+    return infos
+
+
+_new_object = object.__new__
 
 
 def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> ExtInfos:
@@ -233,15 +236,31 @@ def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> Ext
 def parse_ext_packed(
     data: bytes, byte_order: r.ByteOrder, strings: StringTable
 ) -> tuple[ExtInfos, dict[str, bytes]]:
-    """:func:`parse_ext` with line_info records left packed: ``(infos, {section:
-    records})`` where the records of a section are the raw bytes that
-    :func:`decode_line_infos` turns into ``infos.line_infos[section]``.
+    """:func:`parse_ext` with records left packed: ``(infos, {section: line
+    records})``.
 
     Everything is validated as by :func:`parse_ext` (the same errors in the same
-    order); only the per-record objects and name lookups wait.  Line records
-    of an unusual size are decoded at once (and not in the dict).
+    order); only the per-record objects and name lookups wait.  For the usual
+    layout ``infos`` is a :class:`PackedExtInfos` (all records packed; the
+    dict is its ``line_records``); else the line records alone are packed when
+    they have the usual size (:func:`decode_line_infos` turns them into what
+    ``infos.line_infos`` would hold), or decoded at once (and not in the dict).
     """
     return _parse_ext(data, byte_order, strings, True)
+
+
+def decode_func_infos(records: bytes, byte_order: r.ByteOrder) -> list[FuncInfo]:
+    """Packed func_info records (8 bytes each, as :func:`parse_ext_packed` keeps them)."""
+    return [FuncInfo(insn, tid)
+            for insn, tid in r.records_for(byte_order).bpf_func_info.iter_unpack(records)]
+
+
+def decode_core_relos(records: bytes, byte_order: r.ByteOrder,
+                      strings: StringTable) -> list[CoreRelo]:
+    """Packed core_relo records (16 bytes each, access strings already checked)."""
+    get = strings.get
+    return [CoreRelo(insn, tid, get(acc_off), kind) for insn, tid, acc_off, kind
+            in r.records_for(byte_order).bpf_core_relo.iter_unpack(records)]
 
 
 def decode_line_infos(records: bytes, byte_order: r.ByteOrder,
@@ -269,63 +288,44 @@ def decode_line_infos(records: bytes, byte_order: r.ByteOrder,
 HOST_BYTE_ORDER = "<" if sys.byteorder == "little" else ">"
 
 
-def _core_block(data: bytes, start: int, length: int, rec: r.Records,
-                strings: StringTable) -> dict[str, list[CoreRelo]] | None:
-    """A core_relo block of 16-byte records in one pass, or None if anything is
-    wrong with it: then the careful path reads it again and reports the fault
-    (framing faults come before record faults, so none can be raised here)."""
-    pos, end = start + 4, start + length
-    known, get = strings.known(), strings.get
-    head = rec.ext_info_sec.unpack_from
-    many = rec.bpf_core_relo.iter_unpack
-    out: dict[str, list[CoreRelo]] = {}
-    while pos < end:
-        if end - pos < 8:
-            return None
-        name_off, count = head(data, pos)
-        name = known(name_off)
-        if name is None:
-            try:
-                name = get(name_off)
-            except BTFError:
-                return None
-        pos += 8
-        if count == 0 or count > (end - pos) >> 4:
-            return None
-        lst = out.get(name)
-        if lst is None:
-            lst = out[name] = []
-        stop = pos + (count << 4)
-        for insn, tid, acc_off, kind in many(data[pos:stop]):
-            acc = known(acc_off)
-            if acc is None:
-                try:
-                    acc = get(acc_off)
-                except BTFError:
-                    return None
-            lst.append(CoreRelo(insn, tid, acc, kind))
-        pos = stop
-    return out
+def _string_limit(strings: StringTable) -> int:
+    """Offsets below this read a string (a NUL follows them); none at or
+    above it does: one past the table's last NUL."""
+    return strings.raw.rfind(b"\0") + 1
+
+
+def _words(packed: bytes, byte_order: r.ByteOrder) -> array[int]:
+    words = array("I", packed)
+    if byte_order != HOST_BYTE_ORDER:
+        words.byteswap()
+    return words
+
+
+def _access_ok(strings: StringTable, records: Iterable[bytes],
+               byte_order: r.ByteOrder) -> bool:
+    """Whether every access string offset of these packed (16-byte) core_relo
+    records reads a string (see :func:`_strings_ok`)."""
+    if strings.base is not None:
+        return False
+    return max(_words(b"".join(records), byte_order)[2::4]) < _string_limit(strings)
 
 
 def _strings_ok(strings: StringTable, records: Iterable[bytes],
                 byte_order: r.ByteOrder) -> bool:
     """Whether every file and line name offset of these packed (16-byte) line
-    records reads a string: an offset reads one iff it is below ``limit``, one
-    past the table's last NUL."""
+    records reads a string: an offset reads one iff it is below the table's
+    :func:`_string_limit`."""
     if strings.base is not None:
         return False
     # All sections' records at once: one check per column, not per section.
     packed = b"".join(records)
     if not packed:
         return True
-    limit = strings.raw.rfind(b"\0") + 1
+    limit = _string_limit(strings)
     # The column passes have a fixed cost: below ~32 records max is cheaper.
     if limit <= 0xFFFF and len(packed) >= 32 * _MIN_LINE_INFO:
         return _columns_below(packed, limit, byte_order)
-    words = array("I", packed)
-    if byte_order != HOST_BYTE_ORDER:
-        words.byteswap()
+    words = _words(packed, byte_order)
     return max(words[1::4]) < limit and max(words[2::4]) < limit
 
 
@@ -356,7 +356,7 @@ def _columns_below(packed: bytes, limit: int, byte_order: r.ByteOrder) -> bool:
 
 
 def _parse_ext(
-    data: bytes, byte_order: r.ByteOrder, strings: StringTable, pack_lines: bool
+    data: bytes, byte_order: r.ByteOrder, strings: StringTable, pack: bool
 ) -> tuple[ExtInfos, dict[str, bytes]]:
     data = bytes(data)
     rec = r.records_for(byte_order)
@@ -386,39 +386,45 @@ def _parse_ext(
                     f".BTF.ext {what} (offset {off}, length {length}) past the end: "
                     f"{avail} bytes follow the header"
                 )
+    if pack and strings.base is None:
+        packed_infos = _packed(data, rec, strings, hdr_len, fo, fl, lo, ll, co, cl)
+        if packed_infos is not None:
+            return packed_infos, packed_infos.line_records
     infos = ExtInfos(hdr_len=hdr_len)
-    # Records are read with iter_unpack over each section's slice (one C loop) when
-    # they have the known size, which is what every compiler emits.  Names are
-    # looked up one by one (memoised by the table): splitting the whole table
-    # costs more than the few distinct file names and source lines need.
+    # Records of the size every compiler writes are walked once per block with
+    # each section's records kept packed, then decoded section by section (one
+    # C loop each); any fault, or another size, goes through _blocks, which
+    # reports the fault or reads the records one by one.  Names are looked up
+    # one by one (memoised by the table): splitting the whole table costs more
+    # than the few distinct file names and source lines need.
     names = strings.get
     known = strings.known()
-    func_infos = infos.func_infos
     start = hdr_len + fo
-    fmt = rec.bpf_func_info
-    if fl >= 4 and rec.u32.unpack_from(data, start)[0] == _MIN_FUNC_INFO:
+    recs = _walk(data, start, fl, 3, rec, strings) if (
+        fl >= 4 and rec.u32.unpack_from(data, start)[0] == _MIN_FUNC_INFO) else None
+    if recs is not None:
         infos.func_info_rec_size = _MIN_FUNC_INFO
-        _func_block(data, start, fl, rec, strings, func_infos)
+        infos.func_infos = {name: decode_func_infos(b, byte_order) for name, b in recs.items()}
     else:
         size, secs = _blocks(data, start, fl, "func_info", _MIN_FUNC_INFO, rec, strings)
         infos.func_info_rec_size = size
+        fmt = rec.bpf_func_info
         for name, pos, count in secs:
             assert size is not None
-            lst = func_infos.setdefault(name, [])
+            lst = infos.func_infos.setdefault(name, [])
             for p in range(pos, pos + count * size, size):
                 insn, tid = fmt.unpack_from(data, p)
                 lst.append(FuncInfo(insn, tid, data[p + 8:p + size]))
     start = hdr_len + lo
     packed: dict[str, bytes] = {}
-    if (pack_lines and strings.base is None and ll >= 4
-            and rec.u32.unpack_from(data, start)[0] == _MIN_LINE_INFO):
+    lines = _walk(data, start, ll, 4, rec, strings) if (
+        pack and strings.base is None and ll >= 4
+        and rec.u32.unpack_from(data, start)[0] == _MIN_LINE_INFO) else None
+    if lines is not None and _strings_ok(strings, lines.values(), byte_order):
         size, secs = _MIN_LINE_INFO, []
-        packed = _line_block_packed(data, start, ll, rec, strings)
-        if not _strings_ok(strings, packed.values(), byte_order):
-            # Decoded below instead, each record's fault in record order.
-            packed = {}
-            size, secs = _blocks(data, start, ll, "line_info", _MIN_LINE_INFO, rec, strings)
+        packed = lines
     else:
+        # (A line record's string fault is raised below, in record order.)
         size, secs = _blocks(data, start, ll, "line_info", _MIN_LINE_INFO, rec, strings)
     infos.line_info_rec_size = size
     if secs and sum(count for _, _, count in secs) > len(strings) // _BYTES_PER_LOOKUP:
@@ -454,9 +460,10 @@ def _parse_ext(
             p += size
     start = hdr_len + co
     if cl >= 4 and rec.u32.unpack_from(data, start)[0] == _MIN_CORE_RELO:
-        relos = _core_block(data, start, cl, rec, strings)
-        if relos is not None:
-            infos.core_relos = relos
+        cores = _walk(data, start, cl, 4, rec, strings)
+        if cores is not None and _access_ok(strings, cores.values(), byte_order):
+            infos.core_relos = {name: decode_core_relos(b, byte_order, strings)
+                                for name, b in cores.items()}
             return infos, packed
     size, secs = _blocks(data, start, cl, "core_relo", _MIN_CORE_RELO, rec, strings)
     infos.core_relo_rec_size = size

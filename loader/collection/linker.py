@@ -28,19 +28,28 @@ def link(program: Function, functions: dict[str, Function],
     then each appended function's)."""
     if not program.callees:
         return []  # most programs call nothing: no walk
-    seen = {program.name}
+    first = callees_of(program, functions, callees)
+    for fn in first:
+        if fn.callees:
+            break
+    else:
+        # The usual graph: what the program calls calls nothing.  The list
+        # has no repeats; only a call to itself is left out.
+        return [fn for fn in first if fn is not program]
+    seen = {program}
     order: list[Function] = []
     # An explicit stack of iterators rather than recursion: call chains in
     # fuzzed objects can be longer than Python's recursion limit.  Each loop
     # resumes the innermost walk where it stopped.
-    stack: list[Iterator[Function]] = [iter(callees_of(program, functions, callees))]
+    stack: list[Iterator[Function]] = [iter(first)]
     while stack:
         for fn in stack[-1]:
-            if fn.name not in seen:
-                seen.add(fn.name)
+            if fn not in seen:
+                seen.add(fn)
                 order.append(fn)
-                stack.append(iter(callees_of(fn, functions, callees)))
-                break
+                if fn.callees:
+                    stack.append(iter(callees_of(fn, functions, callees)))
+                    break
         else:
             stack.pop()
     return order
@@ -48,11 +57,13 @@ def link(program: Function, functions: dict[str, Function],
 
 def callees_of(fn: Function, functions: dict[str, Function],
                cache: dict[str, list[Function]]) -> list[Function]:
+    """The functions ``fn`` references, each once, in order of first reference
+    (a repeat is already seen when the walk meets it again)."""
     found = cache.get(fn.name)
     if found is None:
         # Collected at open from the relocations: no instruction is decoded.
         found = []
-        for name in fn.callees:
+        for name in dict.fromkeys(fn.callees):
             callee = functions.get(name)
             if callee is None:
                 raise RelocationError(

@@ -30,12 +30,15 @@ from loader.btf.ext import (
     ExtInfos,
     FuncInfo,
     LineInfo,
+    PackedExtInfos,
+    decode_core_relos,
+    decode_func_infos,
     decode_line_infos,
 )
 from loader.btf.strings import StringTable
 from loader.collection.objfile import KCONFIG_SEC, Kind, ObjectFile, ObjSection
 from loader.collection.relocations import SLOT, Relocator
-from loader.collection.spec import ProgramBody
+from loader.collection.spec import ExternSpec, MapSpec, ProgramBody
 from loader.errors import CollectionError, InstructionError, RelocationError
 
 _SLOT_FMT = {"<": struct.Struct("<BBhi"), ">": struct.Struct(">BBhi")}
@@ -79,14 +82,23 @@ class SectionCode:
     """One program section's code as validated at open, decoded on demand.
 
     ``fixes`` are the relocations' (and old-LLVM relative calls') effects:
-    ``(slot, src, imm, reference)``; ``lds`` the slot of every ld_imm64,
+    ``(byte offset, (src, imm, reference))``; ``lds`` the slot of every ld_imm64,
     which is all it takes to turn slots and byte offsets into indices (done
     when decoding, for fixes); ``halves`` the byte offsets of their second
-    halves, where no instruction starts.
+    halves, where no instruction starts.  ``offsets`` and ``names`` are the
+    functions' (by offset), not the Function objects, which point here: no
+    reference cycle, so a spec is freed by reference counting rather than by
+    the cyclic GC.
+
+    The .BTF.ext records of each function (``infos``: func_infos, line_infos,
+    core_relos) are built when the section is decoded, from the packed records
+    checked at open (``func_records``: one at the start of each function;
+    ``core_records``; ``line_records``), except where open had to place them
+    one by one (then ``infos`` holds the func_infos and core_relos already).
     """
 
-    __slots__ = ("byte_order", "fixes", "functions", "halves", "insns", "lds", "line_records",
-                 "raw", "strings")
+    __slots__ = ("byte_order", "core_records", "fixes", "func_records", "halves", "infos",
+                 "insns", "lds", "line_records", "names", "offsets", "raw", "strings")
 
     def __init__(self, raw: bytes, byte_order: elf.ByteOrder, lds: list[int],
                  halves: AbstractSet[int]) -> None:
@@ -94,11 +106,12 @@ class SectionCode:
         self.byte_order: elf.ByteOrder = byte_order
         self.lds = lds
         self.halves = halves
-        self.fixes: list[tuple[int, int, int, str]] = []
-        # (byte offset, first index, name, line_infos list) of each function; not
-        # the Function objects, which point here: no reference cycle, so a spec
-        # is freed by reference counting rather than by the cyclic GC.
-        self.functions: list[tuple[int, int, str, list[tuple[int, LineInfo]]]] = []
+        self.fixes: list[tuple[int, tuple[int, int, str]]] = []
+        self.offsets: Sequence[int] = ()
+        self.names: list[str] = []
+        self.infos: list[_Infos] | None = None
+        self.func_records: bytes | None = None
+        self.core_records: bytes | None = None
         # line_info records of this section: packed bytes or decoded, None if none.
         self.line_records: bytes | list[LineInfo] | None = None
         self.strings: StringTable | None = None
@@ -114,39 +127,64 @@ class SectionCode:
         insns = self.insns
         if insns is not None:
             return insns
-        insns = decode_slots(self.raw, self.byte_order)[0]
+        bo = self.byte_order
+        insns = decode_slots(self.raw, bo)[0]
         lds = self.lds
-        for slot, src, imm, ref in self.fixes:
+        for off, (src, imm, ref) in self.fixes:
+            slot = off >> 3
             ins = insns[slot - bisect_left(lds, slot) if lds else slot]
             ins.src = src
             ins.imm = imm
             ins.reference = ref
-        funcs = self.functions
-        for _, start, name, _ in funcs:
-            insns[start].symbol = name
-        records = self.line_records
+        index = self.index
+        offsets = self.offsets
+        firsts = [index(off) for off in offsets]
+        for first, name in zip(firsts, self.names, strict=True):
+            insns[first].symbol = name
+        infos = self.infos
+        if infos is None:
+            infos = self.infos = [([], [], []) for _ in firsts]
+        records = self.func_records
         if records is not None:
-            if isinstance(records, bytes):
+            # Checked at open: one at the start of each function, in order.
+            for (func_infos, _, _), frec in zip(infos, decode_func_infos(records, bo),
+                                                strict=True):
+                func_infos.append((0, frec))
+        records = self.core_records
+        if records is not None:
+            assert self.strings is not None
+            for crec in decode_core_relos(records, bo, self.strings):
+                off = crec.insn_off
+                k = bisect_right(offsets, off) - 1
+                infos[k][2].append((index(off) - firsts[k], crec))
+        lines = self.line_records
+        if lines is not None:
+            if isinstance(lines, bytes):
                 assert self.strings is not None
-                records = decode_line_infos(records, self.byte_order, self.strings)
-            starts = [fn[0] for fn in funcs]
-            index = self.index
-            for rec in records:
+                lines = decode_line_infos(lines, bo, self.strings)
+            for rec in lines:
                 off = rec.insn_off
-                _, start, _, lines = funcs[bisect_right(starts, off) - 1]
-                lines.append((index(off) - start, rec))
+                k = bisect_right(offsets, off) - 1
+                infos[k][1].append((index(off) - firsts[k], rec))
         self.insns = insns
         return insns
+
+
+# A function's .BTF.ext records, each at an index into its instructions:
+# (func_infos, line_infos, core_relos).
+_Infos = tuple[list[tuple[int, FuncInfo]], list[tuple[int, LineInfo]],
+               list[tuple[int, CoreRelo]]]
 
 
 class Function:
     """One function of a program section (see the module docstring)."""
 
-    __slots__ = ("callees", "code", "core_relos", "end", "func_infos", "global_binding",
-                 "line_infos", "name", "offset", "section", "slots", "start")
+    __slots__ = ("callees", "code", "end", "global_binding", "index", "name", "offset",
+                 "section", "slots", "start")
 
     def __init__(self, name: str, section: ObjSection, offset: int, slots: int,
-                 global_binding: bool, code: SectionCode, start: int, end: int) -> None:
+                 global_binding: bool, code: SectionCode, start: int, end: int,
+                 index: int) -> None:
         self.name = name
         self.section = section
         self.offset = offset
@@ -156,12 +194,10 @@ class Function:
         # Section-wide indices of the first instruction and one past the last.
         self.start = start
         self.end = end
-        # Functions referenced (calls, callbacks), in instruction order, repeats kept.
-        self.callees: list[str] = []
-        self.func_infos: list[tuple[int, FuncInfo]] = []
-        # Filled when the section is decoded (see SectionCode.decoded).
-        self.line_infos: list[tuple[int, LineInfo]] = []
-        self.core_relos: list[tuple[int, CoreRelo]] = []
+        # Position among its section's functions (by offset).
+        self.index = index
+        # Functions referenced (calls, callbacks), in instruction order.
+        self.callees: Sequence[str] = ()
 
     def __repr__(self) -> str:
         return (f"Function(name={self.name!r}, section={self.section.name!r}, "
@@ -171,11 +207,30 @@ class Function:
     def instructions(self) -> list[Instruction]:
         return self.code.decoded()[self.start:self.end]
 
+    def _infos(self) -> _Infos:
+        code = self.code
+        code.decoded()  # the records are placed then
+        assert code.infos is not None
+        return code.infos[self.index]
+
+    @property
+    def func_infos(self) -> list[tuple[int, FuncInfo]]:
+        return self._infos()[0]
+
+    @property
+    def line_infos(self) -> list[tuple[int, LineInfo]]:
+        return self._infos()[1]
+
+    @property
+    def core_relos(self) -> list[tuple[int, CoreRelo]]:
+        return self._infos()[2]
+
     def __call__(self) -> ProgramBody:
         """The code and .BTF.ext lists of a program that links nothing (a
         Function is its own ProgramSpec body builder: no bound method each)."""
-        insns = self.instructions  # decodes the section first: line_infos are placed then
-        return insns, list(self.func_infos), list(self.line_infos), list(self.core_relos)
+        insns = self.instructions  # decodes the section first: records are placed then
+        func_infos, line_infos, core_relos = self._infos()
+        return insns, list(func_infos), list(line_infos), list(core_relos)
 
 
 def load_functions(
@@ -184,11 +239,23 @@ def load_functions(
 ) -> dict[str, Function]:
     out: dict[str, Function] = {}
     bo = obj.elf.byte_order
-    strings = obj.btf.strings if obj.btf is not None else None
+    little = bo == "<"
+    packed = ext if isinstance(ext, PackedExtInfos) else None
+    # What every section needs, worked out once.
+    ctx: _Context = (
+        bo, little, relocator, obj.by_index, relocator.maps, relocator.externs, _U32[bo],
+        _I32[bo],
+        # What an ld_imm64 relocation against a symbol does when it depends on
+        # the symbol alone (maps, kconfig): found once per symbol, by index.
+        {},
+        obj.btf.strings if obj.btf is not None else None,
+        packed, None if packed is not None else ext, packed_lines, _LINE_STRUCTS[bo],
+        (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).findall,
+    )
     for osec in obj.by_index.values():
         if osec.kind is not _PROGRAM_SECTION:
             continue
-        for fn in _section_functions(osec, bo, relocator, ext, packed_lines, strings):
+        for fn in _section_functions(osec, ctx):
             if fn.name in out:
                 other = out[fn.name].section.name
                 raise CollectionError(
@@ -199,10 +266,22 @@ def load_functions(
     return out
 
 
-def _section_functions(
-    osec: ObjSection, bo: elf.ByteOrder, relocator: Relocator, ext: ExtInfos | None,
-    packed_lines: dict[str, bytes] | None, strings: StringTable | None,
-) -> list[Function]:
+# (byte order, little-endian?, relocator, sections by index, maps, externs,
+# u32 and s32 readers, relocation effects by symbol index, BTF strings,
+# .BTF.ext all packed, .BTF.ext otherwise, packed line records, line record
+# Structs, bpf2bpf call pattern finder)
+_Context = tuple[
+    elf.ByteOrder, bool, Relocator, dict[int, ObjSection], dict[str, MapSpec],
+    dict[str, ExternSpec], Callable[[bytes, int], tuple[int]],
+    Callable[[bytes, int], tuple[int]], dict[int, tuple[int, int, str]], StringTable | None,
+    PackedExtInfos | None, ExtInfos | None, dict[str, bytes] | None,
+    dict[int, Callable[[bytes], tuple[int, ...]]], Callable[[bytes], list[bytes]],
+]
+
+
+def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
+    (bo, little, relocator, by_index, maps, externs, u32, i32, known, strings, packed_ext,
+     ext, packed_lines, line_structs, pseudo_calls) = ctx
     sec = osec.section
     name = sec.name
     symbols = osec.symbols
@@ -239,7 +318,6 @@ def _section_functions(
             add(ld * SLOT + SLOT)
             ld = codes.find(_LD_IMM64, ld + 2)
     code = SectionCode(raw, bo, lds, halves)
-    little = bo == "<"
     fixes = code.fixes
     # (byte offset, function) of every reference to a function, for callees.
     calls: list[tuple[int, str]] = []
@@ -252,15 +330,9 @@ def _section_functions(
         # The usual relocations (a map, a data section, an extern, a bpf2bpf
         # call or callback, each as Relocator.resolve would accept it) are
         # recognised inline from the raw bytes; anything else goes through
-        # Relocator.resolve, which also builds every error.
-        by_index = relocator.obj.by_index
-        maps = relocator.maps
-        externs = relocator.externs
-        u32 = _U32[bo]
-        i32 = _I32[bo]
-        # One set operation says whether any relocation is at a second half;
-        # only then is each looked at, in order (an earlier relocation's own
-        # error comes first).
+        # Relocator.resolve, which also builds every error.  One set operation
+        # says whether any relocation is at a second half; only then is each
+        # looked at, in order (an earlier relocation's own error comes first).
         careful = halves and not halves.isdisjoint(relocs)
         for off, sym in relocs.items():
             if careful and off in halves:
@@ -268,7 +340,6 @@ def _section_functions(
                     f"section {name}: relocation at offset {off} against {sym.name!r} "
                     f"points into the second half of an ld_imm64"
                 )
-            i = off >> 3
             opcode = raw[off]
             target = by_index[sym.shndx]
             kind = target.kind
@@ -276,7 +347,8 @@ def _section_functions(
                 if kind is _BTF_MAPS or kind is _LEGACY_MAPS or kind is _STRUCT_OPS:
                     ref = sym.name
                     if sym.bind != _LOCAL and sym.type in _OBJECT_OR_NOTYPE and ref in maps:
-                        fixes.append((i, _PSEUDO_MAP_FD, 0, ref))
+                        effect = (_PSEUDO_MAP_FD, 0, ref)
+                        fixes.append((off, effect))
                         continue
                 elif kind is _DATA:
                     t = sym.type
@@ -284,7 +356,7 @@ def _section_functions(
                         value = sym.value + u32(raw, off + 4)[0]
                         ref = target.section.name
                         if value <= target.section.size and ref in maps:
-                            fixes.append((i, _PSEUDO_MAP_VALUE, value << 32, ref))
+                            fixes.append((off, (_PSEUDO_MAP_VALUE, value << 32, ref)))
                             continue
                 elif kind is _UNDEF:
                     if sym.bind in _GLOBAL_OR_WEAK:
@@ -292,14 +364,15 @@ def _section_functions(
                         extern = externs.get(ref)
                         if extern is not None:
                             if extern.kind == "kconfig":
-                                fixes.append(
-                                    (i, _PSEUDO_MAP_VALUE, extern.offset << 32, KCONFIG_SEC))
+                                effect = known[sym[0]] = (
+                                    _PSEUDO_MAP_VALUE, extern.offset << 32, KCONFIG_SEC)
+                                fixes.append((off, effect))
                                 continue
                             # A ksym: the kernel wants its BTF id at load time.
                             regs = raw[off + 1]
                             src = regs >> 4 if little else regs & 0xF
                             if src != _PSEUDO_FUNC:  # (which would make it a callee)
-                                fixes.append((i, src, 0, ref))
+                                fixes.append((off, (src, 0, ref)))
                                 continue
                 elif kind is _PROGRAM:
                     # A callback: the 64-bit imm is the offset from the symbol.
@@ -307,7 +380,7 @@ def _section_functions(
                         sym.value + (u32(raw, off + 4)[0] | (i32(raw, off + 12)[0] << 32)))
                     if func is not None and func.type in _FUNC_OR_NOTYPE:
                         ref = func.name
-                        fixes.append((i, _PSEUDO_FUNC, 0, ref))
+                        fixes.append((off, (_PSEUDO_FUNC, 0, ref)))
                         calls.append((off, ref))
                         continue
             elif opcode == _CALL:
@@ -317,7 +390,7 @@ def _section_functions(
                         func = target.symbols.get(sym.value + (i32(raw, off + 4)[0] + 1) * SLOT)
                         if func is not None and func.type in _FUNC_OR_NOTYPE:
                             ref = func.name
-                            fixes.append((i, _PSEUDO_CALL, -1, ref))
+                            fixes.append((off, (_PSEUDO_CALL, -1, ref)))
                             calls.append((off, ref))
                             relocated_calls += 1
                             continue
@@ -325,90 +398,129 @@ def _section_functions(
                     ref = sym.name
                     extern = externs.get(ref)
                     if extern is not None and extern.kind != "kconfig" and extern.what == "func":
-                        fixes.append((i, _PSEUDO_KFUNC_CALL, -1, ref))
+                        fixes.append((off, (_PSEUDO_KFUNC_CALL, -1, ref)))
                         continue
             opcode, regs, _, imm = _SLOT_FMT[bo].unpack_from(raw, off)
             src = regs >> 4 if little else regs & 0xF
             if opcode == _LD_IMM64:
                 imm = (imm & 0xFFFFFFFF) | (_SLOT_FMT[bo].unpack_from(raw, off + SLOT)[3] << 32)
-            src, imm, ref = relocator.resolve(osec, off, opcode, src, imm, sym)
-            fixes.append((i, src, imm, ref))
+            effect = relocator.resolve(osec, off, opcode, src, imm, sym)
+            fixes.append((off, effect))
+            src = effect[0]
             if (src == _PSEUDO_CALL and opcode == _CALL) or (
                 src == _PSEUDO_FUNC and opcode == _LD_IMM64
             ):
-                calls.append((off, ref))
+                calls.append((off, effect[2]))
 
-    if len(symbols) == 1 and 0 in symbols and symbols[0].size == size and _INLINE_SHAPES:
+    starts: Sequence[int]
+    if len(symbols) == 1 and 0 in symbols and _INLINE_SHAPES:
+        sym = symbols[0]
+        fsize = sym[3]
+    else:
+        fsize = -1
+    if fsize == size:
         # The usual shape: one function, the whole section.  It passes every
         # check _split makes: whole instructions, and neither its start nor its
         # end (slot 0, one past the last) can be the second half of an ld_imm64.
-        sym = symbols[0]
-        fn = Function(sym.name, osec, 0, size >> 3, sym.bind != _LOCAL, code, 0,
-                      (size >> 3) - len(lds))
-        funcs = [fn]
-        starts = [0]
+        fname = sym[1]
+        funcs = [Function(fname, osec, 0, size >> 3, sym[4] != _LOCAL, code, 0,
+                          (size >> 3) - len(lds), 0)]
+        starts = _AT_ZERO
         ends = [size]
         tiled = True
-        code.functions = [(0, 0, fn.name, fn.line_infos)]
+        code.offsets = _AT_ZERO
+        code.names = [fname]
     else:
         funcs, starts, ends, tiled = _split(osec, code, size)
 
-    if _CALL in codes and len(
-        (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).findall(raw)
-    ) > relocated_calls:
+    if _CALL in codes and len(pseudo_calls(raw)) > relocated_calls:
         # Most calls are helper calls, most bpf2bpf calls have relocations:
         # only when the pattern matches more often than that is there
         # anything to look at.
         _resolve_relative_calls(osec, raw, code, calls)
     if calls:
         calls.sort()
-        for off, ref in calls:
-            k = bisect_right(starts, off) - 1
-            if k >= 0 and off < ends[k]:
-                funcs[k].callees.append(ref)
-    if ext is not None:
-        lines = packed_lines.get(name) if packed_lines is not None else None
-        func_infos = ext.func_infos.get(name)
-        if (lines is not None and func_infos is not None and tiled and _INLINE_SHAPES
-                and len(func_infos) == len(funcs) and (
-                    func_infos[0].insn_off == 0 if len(funcs) == 1
-                    else [rec.insn_off for rec in func_infos] == starts)):
-            # The usual shape, without _attach_ext: functions from offset 0
-            # on without gaps, one func_info at the start of each, line
-            # records that check at once (else _check_packed_lines finds the
-            # first bad one), then any CO-RE records one by one.
-            if len(funcs) == 1:
-                funcs[0].func_infos.append((0, func_infos[0]))
-            else:
-                for fn, frec in zip(funcs, func_infos, strict=True):
-                    fn.func_infos.append((0, frec))
-            unpack = _LINE_STRUCTS[bo].get(len(lines))
-            if unpack is None or not _lines_fit(unpack(lines), lines, ends[-1], halves, little):
-                _check_packed_lines(name, funcs, lines, code, starts, ends)
-            core_relos = ext.core_relos.get(name)
-            if core_relos:
-                if len(funcs) == 1:
-                    # Placed inline; place() raises for any that is not at an
-                    # instruction of the function (which starts at 0).
-                    end = ends[0]
-                    placed = funcs[0].core_relos
-                    for crec in core_relos:
-                        off = crec.insn_off
-                        if not 0 <= off < end or off & 7 or off in halves:
-                            place(name, funcs, code, starts, ends, off, "core_relos")
-                        slot = off >> 3
-                        placed.append((slot - bisect_left(lds, slot) if lds else slot, crec))
-                else:
-                    for crec in core_relos:
-                        k, i = place(name, funcs, code, starts, ends, crec.insn_off,
-                                     "core_relos")
-                        funcs[k].core_relos.append((i, crec))
+        if len(funcs) == 1:
+            funcs[0].callees = [ref for _, ref in calls]
         else:
-            _attach_ext(name, funcs, starts, ends, code, ext, lines)
-        if lines is not None:
-            code.line_records = lines
-            code.strings = strings
+            by_function: dict[int, list[str]] = {}
+            for off, ref in calls:
+                k = bisect_right(starts, off) - 1
+                if k >= 0 and off < ends[k]:
+                    refs = by_function.get(k)
+                    if refs is None:
+                        by_function[k] = [ref]
+                    else:
+                        refs.append(ref)
+            for k, fn_refs in by_function.items():
+                funcs[k].callees = fn_refs
+    lines: bytes | list[LineInfo] | None
+    if packed_ext is not None:
+        frecs = packed_ext.func_records.get(name)
+        lines = packed_ext.line_records.get(name)
+        crecs = packed_ext.core_records.get(name)
+        if frecs is None and lines is None and crecs is None:
+            return funcs
+        count = len(funcs)
+        if (frecs is not None and tiled and _INLINE_SHAPES and len(frecs) == count << 3
+                and (frecs[:4] == _ZERO_U32 if count == 1
+                     else _func_offsets(frecs, bo) == starts)):
+            # The usual shape, without _attach_ext: functions from offset 0
+            # on without gaps, one func_info at the start of each, line and
+            # CO-RE records that check at once (else _check_packed finds the
+            # first bad one), all placed when the section is decoded.
+            code.func_records = frecs
+            end = ends[-1]
+            if lines is not None:
+                unpack = line_structs.get(len(lines))
+                if unpack is None or not _lines_fit(unpack(lines), lines, end, halves, little):
+                    _check_packed(name, funcs, lines, code, starts, ends, "line_infos")
+            if crecs is not None:
+                unpack = line_structs.get(len(crecs))
+                if unpack is None or not _lines_fit(unpack(crecs), crecs, end, halves, little):
+                    _check_packed(name, funcs, crecs, code, starts, ends, "core_relos")
+                code.core_records = crecs
+        else:
+            assert strings is not None
+            _attach_ext(name, funcs, starts, ends, code,
+                        None if frecs is None else decode_func_infos(frecs, bo), lines,
+                        None if crecs is None else decode_core_relos(crecs, bo, strings))
+    elif ext is not None:
+        # (Unusual record sizes: the records are objects already, but for
+        # line records of the usual size.)
+        lines = packed_lines.get(name) if packed_lines is not None else None
+        if lines is None:
+            lines = ext.line_infos.get(name)
+        _attach_ext(name, funcs, starts, ends, code, ext.func_infos.get(name), lines,
+                    ext.core_relos.get(name))
+    else:
+        return funcs
+    code.line_records = lines
+    code.strings = strings
     return funcs
+
+
+# The function offsets of a one-function section.
+_AT_ZERO: Sequence[int] = (0,)
+_ZERO_U32 = bytes(4)
+# By byte order, then by the records' total size: the insn_offs of packed
+# func_info records (8 bytes each).
+_FUNC_STRUCTS: dict[str, dict[int, Callable[[bytes], tuple[int, ...]]]] = {"<": {}, ">": {}}
+
+
+def _func_offsets(records: bytes, bo: elf.ByteOrder) -> list[int]:
+    """The insn_offs of packed func_info records."""
+    structs = _FUNC_STRUCTS[bo]
+    unpack = structs.get(len(records))
+    if unpack is None:
+        count = len(records) >> 3
+        if count > _LINE_STRUCTS_MAX:
+            return [insn for insn, _ in _FUNC_INFO[bo].iter_unpack(records)]
+        unpack = structs[len(records)] = struct.Struct(bo + "I4x" * count).unpack
+    return list(unpack(records))
+
+
+_FUNC_INFO = {"<": struct.Struct("<II"), ">": struct.Struct(">II")}
 
 
 def _split(osec: ObjSection, code: SectionCode, size: int,
@@ -420,11 +532,11 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
     halves = code.halves
     funcs: list[Function] = []
     ends: list[int] = []
-    entries = []
+    names = []
     starts = sorted(symbols)
     end_prev = 0
     tiled = True
-    for off in starts:
+    for k, off in enumerate(starts):
         sym = symbols[off]
         fsize = sym.size
         end = off + fsize
@@ -435,17 +547,19 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
         if lds:
             if off in halves or end in halves:
                 _bad_function(osec, sym, off, size, end_prev)
-            k = bisect_left(lds, first)
-            first -= k
-            last -= bisect_left(lds, last, k)
+            i = bisect_left(lds, first)
+            first -= i
+            last -= bisect_left(lds, last, i)
         if off != end_prev:
             tiled = False
         end_prev = end
-        fn = Function(sym.name, osec, off, fsize >> 3, sym.bind != _LOCAL, code, first, last)
-        funcs.append(fn)
+        fname = sym.name
+        funcs.append(Function(fname, osec, off, fsize >> 3, sym.bind != _LOCAL, code, first,
+                              last, k))
         ends.append(end)
-        entries.append((off, first, fn.name, fn.line_infos))
-    code.functions = entries
+        names.append(fname)
+    code.offsets = starts
+    code.names = names
     return funcs, starts, ends, tiled
 
 
@@ -489,7 +603,7 @@ def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
                 f"section {osec.name}: bpf2bpf call at offset {off} (imm {imm}) has "
                 f"no relocation and no function at offset {dest}"
             )
-        code.fixes.append((off >> 3, _PSEUDO_CALL, -1, target.name))
+        code.fixes.append((off, (_PSEUDO_CALL, -1, target.name)))
         calls.append((off, target.name))
 
 
@@ -502,8 +616,10 @@ _PSEUDO_CALL_BE = re.compile(
     b"\\x%02x[%b]" % (_CALL, b"".join(b"\\x%02x" % b for b in range(0x01, 0x100, 0x10))))
 
 
-def _attach_ext(name: str, funcs: list[Function], starts: list[int], ends: list[int],
-                code: SectionCode, ext: ExtInfos, packed: bytes | None) -> None:
+def _attach_ext(name: str, funcs: list[Function], starts: Sequence[int], ends: list[int],
+                code: SectionCode, func_infos: list[FuncInfo] | None,
+                lines: bytes | list[LineInfo] | None,
+                core_relos: list[CoreRelo] | None) -> None:
     """.BTF.ext insn_off are byte offsets into the section; give each record to
     the function containing it, as an index into that function's instructions.
 
@@ -513,38 +629,35 @@ def _attach_ext(name: str, funcs: list[Function], starts: list[int], ends: list[
     by kind (func_infos, line_infos, core_relos), so the first bad record of
     the first kind is the one reported.
     """
-    func_infos = ext.func_infos.get(name)
+    infos: list[_Infos] = [([], [], []) for _ in funcs]
+    code.infos = infos
     if func_infos:
         # The usual shape: one record at the start of each function (a
         # function's first instruction is always a valid place: index 0).
         if len(funcs) == 1:
             if len(func_infos) == 1 and func_infos[0].insn_off == starts[0]:
-                funcs[0].func_infos.append((0, func_infos[0]))
+                infos[0][0].append((0, func_infos[0]))
                 func_infos = None
         elif len(func_infos) == len(funcs) and [rec.insn_off for rec in func_infos] == starts:
-            for fn, frec in zip(funcs, func_infos, strict=True):
-                fn.func_infos.append((0, frec))
+            for fn_infos, frec in zip(infos, func_infos, strict=True):
+                fn_infos[0].append((0, frec))
             func_infos = None
         if func_infos:
             for frec in func_infos:
                 k, i = place(name, funcs, code, starts, ends, frec.insn_off, "func_infos")
-                funcs[k].func_infos.append((i, frec))
-    if packed is not None:
-        _check_packed_lines(name, funcs, packed, code, starts, ends)
-    else:
-        lines = ext.line_infos.get(name)
-        if lines:
-            code.line_records = list(lines)
-            for lrec in lines:
-                place(name, funcs, code, starts, ends, lrec.insn_off, "line_infos")
-    core_relos = ext.core_relos.get(name)
+                infos[k][0].append((i, frec))
+    if isinstance(lines, bytes):
+        _check_packed(name, funcs, lines, code, starts, ends, "line_infos")
+    elif lines:
+        for lrec in lines:
+            place(name, funcs, code, starts, ends, lrec.insn_off, "line_infos")
     if core_relos:
         for crec in core_relos:
             k, i = place(name, funcs, code, starts, ends, crec.insn_off, "core_relos")
-            funcs[k].core_relos.append((i, crec))
+            infos[k][2].append((i, crec))
 
 
-def place(name: str, funcs: list[Function], code: SectionCode, starts: list[int],
+def place(name: str, funcs: list[Function], code: SectionCode, starts: Sequence[int],
           ends: list[int], off: int, attr: str) -> tuple[int, int]:
     """(function, index in it) of a .BTF.ext record at byte offset ``off``."""
     k = bisect_right(starts, off) - 1
@@ -564,7 +677,7 @@ def place(name: str, funcs: list[Function], code: SectionCode, starts: list[int]
     return k, slot - before - funcs[k].start
 
 
-# A packed line_info record: insn_off, file_name_off, line_off, line_col.
+# A packed line_info or core_relo record: insn_off and three more words.
 _LINE_SIZE = 16
 # Up to this many records, a section's insn_offs are read by a Struct made for
 # that many (and kept); more go through an array.
@@ -573,12 +686,12 @@ _LINE_STRUCTS_MAX = 256
 _LINE_STRUCTS: dict[str, dict[int, Callable[[bytes], tuple[int, ...]]]] = {"<": {}, ">": {}}
 
 
-def _check_packed_lines(name: str, funcs: list[Function], packed: bytes, code: SectionCode,
-                        starts: list[int], ends: list[int]) -> None:
-    """Every packed line record's insn_off is an instruction start inside a
-    function: checked column-wise (C loops, not one Python step per record)
-    when the functions tile the section; else, or on failure, record by record,
-    which raises the first bad record's error."""
+def _check_packed(name: str, funcs: list[Function], packed: bytes, code: SectionCode,
+                  starts: Sequence[int], ends: list[int], attr: str) -> None:
+    """Every packed (16-byte) line or CO-RE record's insn_off is an instruction
+    start inside a function: checked column-wise (C loops, not one Python step
+    per record) when the functions tile the section; else, or on failure,
+    record by record, which raises the first bad record's error."""
     bo = code.byte_order
     size = len(packed)
     structs = _LINE_STRUCTS[bo]
@@ -600,7 +713,7 @@ def _check_packed_lines(name: str, funcs: list[Function], packed: bytes, code: S
     ):
         return
     for off in offs:
-        place(name, funcs, code, starts, ends, off, "line_infos")
+        place(name, funcs, code, starts, ends, off, attr)
 
 
 def _lines_fit(offs: Sequence[int], packed: bytes, end: int, halves: AbstractSet[int],
