@@ -363,21 +363,22 @@ class ELFFile:
         # (string table index, offset -> name) of the section names.
         self._names: tuple[int, dict[int, str]] = (-1, {})
         # The section table as columns (one per field a loader tests); whole
-        # header tuples and Section objects are built on demand.
+        # header tuples and Section objects are built on demand.  (The columns
+        # are set once, below, when the table has been read.)
         self._shoff = e_shoff
         self._rows: list[tuple[int, ...]] | None = None
-        self._quads: Words = array("Q")
-        self._words: Words = array("I")
-        self._types: list[int] = []
-        self._sizes: list[int] = []
         self._flags: list[int] | None = None
-        self._section_names: list[str] = []
-        self._sections: list[Section | None] = []
-        self.shstrndx = 0
         if e_shoff == 0:
             if e_shnum != 0:
                 raise ELFError(f"offset 60: e_shnum {e_shnum} with e_shoff 0")
             self._rows = []
+            self._quads: Words = array("Q")
+            self._words: Words = array("I")
+            self._types: list[int] = []
+            self._sizes: list[int] = []
+            self._section_names: list[str] = []
+            self._sections: list[Section | None] = []
+            self.shstrndx = 0
             return
         if e_shentsize != SHDR_SIZE:
             raise ELFError(f"offset 58: e_shentsize {e_shentsize} is not {SHDR_SIZE}")
@@ -407,8 +408,16 @@ class ELFFile:
         table_end = e_shoff + e_shnum * SHDR_SIZE
         # Elf64_Shdr as 16 u32 / 8 u64 items: sh_name 0, sh_type 1 (u32);
         # sh_flags 1, sh_offset 3, sh_size 4 (u64); sh_info 11 (u32).
-        words = self._words = _words(data, e_shoff, table_end, "I", order)
-        quads = self._quads = _words(data, e_shoff, table_end, "Q", order)
+        words: Words
+        quads: Words
+        if order == _HOST_ORDER:
+            # (What _words does, without two calls.)
+            table = memoryview(data)[e_shoff:table_end]
+            words = self._words = table.cast("I")
+            quads = self._quads = table.cast("Q")
+        else:
+            words = self._words = _words(data, e_shoff, table_end, "I", order)
+            quads = self._quads = _words(data, e_shoff, table_end, "Q", order)
         types = self._types = words[1::16].tolist()
         str_type = types[e_shstrndx]
         if str_type != SHT_STRTAB:
@@ -428,7 +437,7 @@ class ELFFile:
         self._names = (e_shstrndx, names)
         self._sections = [None] * e_shnum
         self._sizes = sizes = quads[4::8].tolist()
-        name_offs = words[0::16]
+        name_offs = words[0::16].tolist()
         # The REL sections: sh_info -> REL section (faults are only noted here:
         # the walk below reports them in order), and the names of their
         # targets: LLVM names X by pointing 4 bytes into ".relX", and the
@@ -438,9 +447,8 @@ class ELFFile:
         get = names.get
         rels = [i for i, typ in enumerate(types) if typ == SHT_REL]
         for index in rels:
-            base = 16 * index
-            rel_for[words[base + 11]] = index
-            name_off = words[base]
+            rel_for[words[16 * index + 11]] = index
+            name_off = name_offs[index]
             name = get(name_off)
             if name is not None and len(name) >= 4:
                 names[name_off + 4] = name[4:]
@@ -554,6 +562,28 @@ class ELFFile:
                 align, entsize, self._data,
             )
         return sec
+
+    def sections_at(self, indices: list[int]) -> list[Section]:
+        """[section(i) for i in indices] (each 0 <= i < number of sections), in
+        one call: a loader keeps a Section for each of its programs."""
+        cache = self._sections
+        names = self._section_names
+        unpack = self._layouts.shdr.unpack_from
+        data = self._data
+        shoff = self._shoff
+        out = []
+        for index in indices:
+            sec = cache[index]
+            if sec is None:
+                _, typ, flags, addr, off, sz, link, info, align, entsize = unpack(
+                    data, shoff + index * SHDR_SIZE
+                )
+                sec = cache[index] = Section(
+                    index, names[index], typ, flags, addr, off, sz, link, info, align, entsize,
+                    data,
+                )
+            out.append(sec)
+        return out
 
     def section_by_name(self, name: str) -> Section | None:
         try:
@@ -675,13 +705,16 @@ class ELFFile:
         # Elf64_Sym as 6 u32 / 12 u16 / 3 u64 items: st_name 0 (u32), st_shndx 3
         # (u16), st_value 1 and st_size 2 (u64); st_info and st_other are bytes.
         shndx = _words(data, base, end, "H", order)[3::12].tolist()
-        ordinary = set(shndx)
-        ordinary.discard(SHN_ABS)
-        ordinary.discard(SHN_COMMON)
+        ordinary_fault = False
+        if shndx and max(shndx) >= nsec:
+            ordinary = set(shndx)
+            ordinary.discard(SHN_ABS)
+            ordinary.discard(SHN_COMMON)
+            ordinary_fault = bool(ordinary) and max(ordinary) >= nsec
         name_offs = _words(data, base, end, "I", order)[0::6]
         found = list(map(names.get, name_offs))
         # (Name offset 0 is the empty name whatever the table holds there.)
-        if names.get(0) == "" and not (ordinary and max(ordinary) >= nsec):
+        if names.get(0) == "" and not ordinary_fault:
             # No st_shndx to resolve or refuse, so the only faults are names:
             # those the map lacks (tails of other strings) are read one by one,
             # in symbol order, as the per-record reader would.
