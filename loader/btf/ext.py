@@ -127,25 +127,34 @@ def _blocks(
 
 
 def _walk(data: bytes, start: int, length: int, shift: int, rec: r.Records,
-          strings: StringTable) -> dict[str, bytes] | None:
+          strings: StringTable, names: dict[int, str]) -> dict[str, bytes] | None:
     """A block of ``1 << shift``-byte records (its record size already read) as
     ``{section: records}``, each section's records kept packed and in order;
     None on any fault of its framing, which :func:`_blocks` then walks again to
-    report (this never raises)."""
+    report (this never raises).  ``names`` remembers the section names read
+    (the blocks repeat them): without a base table, a name is read from the
+    table's bytes here as :meth:`StringTable.get` reads it, without the call."""
     pos, end = start + 4, start + length
-    known, get = strings.known(), strings.get
+    table = strings.raw if strings.base is None else None
     head = rec.ext_info_sec.unpack_from
     out: dict[str, bytes] = {}
     while pos < end:
         if end - pos < 8:
             return None
         name_off, count = head(data, pos)
-        name = known(name_off)
+        name = names.get(name_off)
         if name is None:
-            try:
-                name = get(name_off)
-            except BTFError:
-                return None
+            if table is not None:
+                stop = table.find(b"\0", name_off)
+                if stop < 0:
+                    return None
+                name = table[name_off:stop].decode("utf-8", "surrogateescape")
+            else:
+                try:
+                    name = strings.get(name_off)
+                except BTFError:
+                    return None
+            names[name_off] = name
         pos += 8
         if count == 0 or count > (end - pos) >> shift:
             return None
@@ -202,9 +211,10 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
             and _standard(data, lstart, ll, _MIN_LINE_INFO, rec)
             and _standard(data, cstart, cl, _MIN_CORE_RELO, rec)):
         return None
-    funcs = _walk(data, fstart, fl, 3, rec, strings) if fl else {}
-    lines = _walk(data, lstart, ll, 4, rec, strings) if ll else {}
-    cores = _walk(data, cstart, cl, 4, rec, strings) if cl else {}
+    names: dict[int, str] = {}
+    funcs = _walk(data, fstart, fl, 3, rec, strings, names) if fl else {}
+    lines = _walk(data, lstart, ll, 4, rec, strings, names) if ll else {}
+    cores = _walk(data, cstart, cl, 4, rec, strings, names) if cl else {}
     if funcs is None or lines is None or cores is None:
         return None
     if lines and not _strings_ok(strings, lines.values(), rec.byte_order):
@@ -400,7 +410,8 @@ def _parse_ext(
     names = strings.get
     known = strings.known()
     start = hdr_len + fo
-    recs = _walk(data, start, fl, 3, rec, strings) if (
+    sections: dict[int, str] = {}
+    recs = _walk(data, start, fl, 3, rec, strings, sections) if (
         fl >= 4 and rec.u32.unpack_from(data, start)[0] == _MIN_FUNC_INFO) else None
     if recs is not None:
         infos.func_info_rec_size = _MIN_FUNC_INFO
@@ -417,7 +428,7 @@ def _parse_ext(
                 lst.append(FuncInfo(insn, tid, data[p + 8:p + size]))
     start = hdr_len + lo
     packed: dict[str, bytes] = {}
-    lines = _walk(data, start, ll, 4, rec, strings) if (
+    lines = _walk(data, start, ll, 4, rec, strings, sections) if (
         pack and strings.base is None and ll >= 4
         and rec.u32.unpack_from(data, start)[0] == _MIN_LINE_INFO) else None
     if lines is not None and _strings_ok(strings, lines.values(), byte_order):
@@ -460,7 +471,7 @@ def _parse_ext(
             p += size
     start = hdr_len + co
     if cl >= 4 and rec.u32.unpack_from(data, start)[0] == _MIN_CORE_RELO:
-        cores = _walk(data, start, cl, 4, rec, strings)
+        cores = _walk(data, start, cl, 4, rec, strings, sections)
         if cores is not None and _access_ok(strings, cores.values(), byte_order):
             infos.core_relos = {name: decode_core_relos(b, byte_order, strings)
                                 for name, b in cores.items()}

@@ -85,10 +85,11 @@ class SectionCode:
     ``(byte offset, (src, imm, reference))``; ``lds`` the slot of every ld_imm64,
     which is all it takes to turn slots and byte offsets into indices (done
     when decoding, for fixes); ``halves`` the byte offsets of their second
-    halves, where no instruction starts.  ``offsets`` and ``names`` are the
-    functions' (by offset), not the Function objects, which point here: no
+    halves, where no instruction starts.  ``offsets`` and ``ends`` are where
+    the functions start and end (bytes, by offset), ``symbols`` the section's
+    function symbols by offset: not the Function objects, which point here (no
     reference cycle, so a spec is freed by reference counting rather than by
-    the cyclic GC.
+    the cyclic GC).
 
     The .BTF.ext records of each function (``infos``: func_infos, line_infos,
     core_relos) are built when the section is decoded, from the packed records
@@ -97,31 +98,43 @@ class SectionCode:
     one by one (then ``infos`` holds the func_infos and core_relos already).
     """
 
-    __slots__ = ("byte_order", "core_records", "fixes", "func_records", "halves", "infos",
-                 "insns", "lds", "line_records", "names", "offsets", "raw", "strings")
+    # No __slots__: what most sections never set stays a class attribute
+    # (a section is opened far more often than decoded).
+    offsets: Sequence[int] = ()
+    ends: Sequence[int] = ()
+    bounds: list[tuple[int, int]] | None = None
+    infos: list[_Infos] | None = None
+    func_records: bytes | None = None
+    core_records: bytes | None = None
+    # line_info records of this section: packed bytes or decoded, None if none.
+    line_records: bytes | list[LineInfo] | None = None
+    strings: StringTable | None = None
+    insns: list[Instruction] | None = None
 
     def __init__(self, raw: bytes, byte_order: elf.ByteOrder, lds: list[int],
-                 halves: AbstractSet[int]) -> None:
+                 halves: AbstractSet[int], symbols: dict[int, elf.Symbol]) -> None:
         self.raw = raw
         self.byte_order: elf.ByteOrder = byte_order
         self.lds = lds
         self.halves = halves
+        self.symbols = symbols
         self.fixes: list[tuple[int, tuple[int, int, str]]] = []
-        self.offsets: Sequence[int] = ()
-        self.names: list[str] = []
-        self.infos: list[_Infos] | None = None
-        self.func_records: bytes | None = None
-        self.core_records: bytes | None = None
-        # line_info records of this section: packed bytes or decoded, None if none.
-        self.line_records: bytes | list[LineInfo] | None = None
-        self.strings: StringTable | None = None
-        self.insns: list[Instruction] | None = None
 
     def index(self, offset: int) -> int:
         """Instruction index of an instruction start (checked by the caller)."""
         lds = self.lds
         slot = offset // SLOT
         return slot - bisect_left(lds, slot) if lds else slot
+
+    def function_bounds(self) -> list[tuple[int, int]]:
+        """Section-wide indices of each function's first instruction and one
+        past its last."""
+        bounds = self.bounds
+        if bounds is None:
+            index = self.index
+            bounds = self.bounds = [(index(start), index(end))
+                                    for start, end in zip(self.offsets, self.ends, strict=True)]
+        return bounds
 
     def decoded(self) -> list[Instruction]:
         insns = self.insns
@@ -138,9 +151,10 @@ class SectionCode:
             ins.reference = ref
         index = self.index
         offsets = self.offsets
-        firsts = [index(off) for off in offsets]
-        for first, name in zip(firsts, self.names, strict=True):
-            insns[first].symbol = name
+        symbols = self.symbols
+        firsts = [first for first, _ in self.function_bounds()]
+        for first, off in zip(firsts, offsets, strict=True):
+            insns[first].symbol = symbols[off].name
         infos = self.infos
         if infos is None:
             infos = self.infos = [([], [], []) for _ in firsts]
@@ -179,25 +193,31 @@ _Infos = tuple[list[tuple[int, FuncInfo]], list[tuple[int, LineInfo]],
 class Function:
     """One function of a program section (see the module docstring)."""
 
-    __slots__ = ("callees", "code", "end", "global_binding", "index", "name", "offset",
-                 "section", "slots", "start")
+    __slots__ = ("callees", "code", "global_binding", "index", "name", "offset", "section",
+                 "slots")
 
     def __init__(self, name: str, section: ObjSection, offset: int, slots: int,
-                 global_binding: bool, code: SectionCode, start: int, end: int,
-                 index: int) -> None:
+                 global_binding: bool, code: SectionCode, index: int) -> None:
         self.name = name
         self.section = section
         self.offset = offset
         self.slots = slots
         self.global_binding = global_binding
         self.code = code
-        # Section-wide indices of the first instruction and one past the last.
-        self.start = start
-        self.end = end
         # Position among its section's functions (by offset).
         self.index = index
         # Functions referenced (calls, callbacks), in instruction order.
         self.callees: Sequence[str] = ()
+
+    @property
+    def start(self) -> int:
+        """Section-wide index of the first instruction."""
+        return self.code.function_bounds()[self.index][0]
+
+    @property
+    def end(self) -> int:
+        """Section-wide index one past the last instruction."""
+        return self.code.function_bounds()[self.index][1]
 
     def __repr__(self) -> str:
         return (f"Function(name={self.name!r}, section={self.section.name!r}, "
@@ -205,7 +225,10 @@ class Function:
 
     @property
     def instructions(self) -> list[Instruction]:
-        return self.code.decoded()[self.start:self.end]
+        code = self.code
+        insns = code.decoded()
+        first, last = code.function_bounds()[self.index]
+        return insns[first:last]
 
     def _infos(self) -> _Infos:
         code = self.code
@@ -244,13 +267,9 @@ def load_functions(
     # What every section needs, worked out once.
     ctx: _Context = (
         bo, little, relocator, obj.by_index, relocator.maps, relocator.externs, _U32[bo],
-        _I32[bo],
-        # What an ld_imm64 relocation against a symbol does when it depends on
-        # the symbol alone (maps, kconfig): found once per symbol, by index.
-        {},
-        obj.btf.strings if obj.btf is not None else None,
+        _I32[bo], obj.btf.strings if obj.btf is not None else None,
         packed, None if packed is not None else ext, packed_lines, _LINE_STRUCTS[bo],
-        (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).findall,
+        (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).findall, obj.elf.section_bytes,
     )
     for osec in obj.by_index.values():
         if osec.kind is not _PROGRAM_SECTION:
@@ -267,27 +286,28 @@ def load_functions(
 
 
 # (byte order, little-endian?, relocator, sections by index, maps, externs,
-# u32 and s32 readers, relocation effects by symbol index, BTF strings,
+# u32 and s32 readers, BTF strings,
 # .BTF.ext all packed, .BTF.ext otherwise, packed line records, line record
-# Structs, bpf2bpf call pattern finder)
+# Structs, bpf2bpf call pattern finder, section contents by index)
 _Context = tuple[
     elf.ByteOrder, bool, Relocator, dict[int, ObjSection], dict[str, MapSpec],
     dict[str, ExternSpec], Callable[[bytes, int], tuple[int]],
-    Callable[[bytes, int], tuple[int]], dict[int, tuple[int, int, str]], StringTable | None,
+    Callable[[bytes, int], tuple[int]], StringTable | None,
     PackedExtInfos | None, ExtInfos | None, dict[str, bytes] | None,
     dict[int, Callable[[bytes], tuple[int, ...]]], Callable[[bytes], list[bytes]],
+    Callable[[int], bytes],
 ]
 
 
 def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
-    (bo, little, relocator, by_index, maps, externs, u32, i32, known, strings, packed_ext,
-     ext, packed_lines, line_structs, pseudo_calls) = ctx
+    (bo, little, relocator, by_index, maps, externs, u32, i32, strings, packed_ext,
+     ext, packed_lines, line_structs, pseudo_calls, section_bytes) = ctx
     sec = osec.section
     name = sec.name
     symbols = osec.symbols
     if not symbols:
         raise CollectionError(f"section {name}: executable section without function symbols")
-    raw = bytes(sec.data())
+    raw = section_bytes(sec.index)
     size = len(raw)
     if size % SLOT:
         exc = InstructionError(
@@ -317,7 +337,7 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
             lds.append(ld)
             add(ld * SLOT + SLOT)
             ld = codes.find(_LD_IMM64, ld + 2)
-    code = SectionCode(raw, bo, lds, halves)
+    code = SectionCode(raw, bo, lds, halves, symbols)
     fixes = code.fixes
     # (byte offset, function) of every reference to a function, for callees.
     calls: list[tuple[int, str]] = []
@@ -347,8 +367,7 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
                 if kind is _BTF_MAPS or kind is _LEGACY_MAPS or kind is _STRUCT_OPS:
                     ref = sym.name
                     if sym.bind != _LOCAL and sym.type in _OBJECT_OR_NOTYPE and ref in maps:
-                        effect = (_PSEUDO_MAP_FD, 0, ref)
-                        fixes.append((off, effect))
+                        fixes.append((off, (_PSEUDO_MAP_FD, 0, ref)))
                         continue
                 elif kind is _DATA:
                     t = sym.type
@@ -364,9 +383,8 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
                         extern = externs.get(ref)
                         if extern is not None:
                             if extern.kind == "kconfig":
-                                effect = known[sym[0]] = (
-                                    _PSEUDO_MAP_VALUE, extern.offset << 32, KCONFIG_SEC)
-                                fixes.append((off, effect))
+                                fixes.append(
+                                    (off, (_PSEUDO_MAP_VALUE, extern.offset << 32, KCONFIG_SEC)))
                                 continue
                             # A ksym: the kernel wants its BTF id at load time.
                             regs = raw[off + 1]
@@ -422,14 +440,12 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
         # The usual shape: one function, the whole section.  It passes every
         # check _split makes: whole instructions, and neither its start nor its
         # end (slot 0, one past the last) can be the second half of an ld_imm64.
-        fname = sym[1]
-        funcs = [Function(fname, osec, 0, size >> 3, sym[4] != _LOCAL, code, 0,
-                          (size >> 3) - len(lds), 0)]
+        funcs = [Function(sym[1], osec, 0, size >> 3, sym[4] != _LOCAL, code, 0)]
         starts = _AT_ZERO
         ends = [size]
         tiled = True
         code.offsets = _AT_ZERO
-        code.names = [fname]
+        code.ends = ends
     else:
         funcs, starts, ends, tiled = _split(osec, code, size)
 
@@ -528,39 +544,25 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
     """The functions of a section (sorted by offset), checked; where each
     starts and ends (byte offsets); whether they tile ``[0, last end)``."""
     symbols = osec.symbols
-    lds = code.lds
     halves = code.halves
     funcs: list[Function] = []
     ends: list[int] = []
-    names = []
     starts = sorted(symbols)
     end_prev = 0
-    tiled = True
     for k, off in enumerate(starts):
         sym = symbols[off]
-        fsize = sym.size
+        fsize = sym[3]
         end = off + fsize
-        if not fsize or (fsize | off) & 7 or end > size or off < end_prev:
+        if not fsize or (fsize | off) & 7 or end > size or off < end_prev or (
+            halves and (off in halves or end in halves)
+        ):
             _bad_function(osec, sym, off, size, end_prev)
-        first = off >> 3
-        last = end >> 3
-        if lds:
-            if off in halves or end in halves:
-                _bad_function(osec, sym, off, size, end_prev)
-            i = bisect_left(lds, first)
-            first -= i
-            last -= bisect_left(lds, last, i)
-        if off != end_prev:
-            tiled = False
         end_prev = end
-        fname = sym.name
-        funcs.append(Function(fname, osec, off, fsize >> 3, sym.bind != _LOCAL, code, first,
-                              last, k))
+        funcs.append(Function(sym[1], osec, off, fsize >> 3, sym[4] != _LOCAL, code, k))
         ends.append(end)
-        names.append(fname)
     code.offsets = starts
-    code.names = names
-    return funcs, starts, ends, tiled
+    code.ends = ends
+    return funcs, starts, ends, not starts[0] and ends[:-1] == starts[1:]
 
 
 def _bad_function(osec: ObjSection, sym: elf.Symbol, off: int, size: int,
@@ -674,7 +676,7 @@ def place(name: str, funcs: list[Function], code: SectionCode, starts: Sequence[
             f"section {name}: .BTF.ext {attr} record at insn_off {off} "
             f"is not at an instruction"
         )
-    return k, slot - before - funcs[k].start
+    return k, slot - before - code.index(starts[k])
 
 
 # A packed line_info or core_relo record: insn_off and three more words.
