@@ -134,7 +134,7 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     if not order:
         return spec
     words, offsets = spec.index
-    if in_place and any(name == ".kconfig" for _, name in order):
+    if in_place and ".kconfig" in spec.datasecs():
         in_place = False
     first = spec.first_type_id
     end = spec.end_type_id
@@ -175,7 +175,10 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
             }
         symbols = elf.symbols
         symbol_names = elf.symbol_names
-        if info & INFO_UNUSED_MASK or (stop > pos + 3 and max(words[pos + 3:stop:3]) >= end):
+        if info & INFO_UNUSED_MASK or (
+            words[pos + 3] >= end if vlen == 1
+            else stop > pos + 3 and max(words[pos + 3:stop:3]) >= end
+        ):
             # What decoding the DATASEC reports: it checks every entry's type id
             # before any is used.
             spec.type_by_id(tid)

@@ -282,11 +282,18 @@ class Spec:
         offsets = self._offsets
         noted = self._datasec_idx
         get = self.strings.get
+        # Names read inline where get() would read and memoise them.
+        memo, raw = self.strings.memo(), self.strings.raw
         for idx in range(len(offsets)) if noted is None else noted:
             pos = offsets[idx]
             if (words[pos + 1] >> 24) & 0x1F == kind:
+                off = words[pos]
                 try:
-                    name = get(words[pos])
+                    if memo is not None and (stop := raw.find(b"\0", off)) >= 0:
+                        name = memo.get(off) or raw[off:stop].decode("utf-8", "surrogateescape")
+                        memo[off] = name
+                    else:
+                        name = get(off)
                 except BTFError:
                     continue  # reported when the type itself is decoded
                 ids = out.get(name)
