@@ -1,0 +1,273 @@
+"""The fast paths of the fixed per-load work (ELF symbols, the DATASEC fix-up,
+the DATASEC index, Section building) give exactly what the careful paths give:
+the same values, the same error, message and raising function.
+
+Each test forces the other path (a threshold or a memo monkeypatched away) or
+compares with a reference written the careful way, over the corpus and
+deterministic mutants of the bytes the fast path reads.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+import traceback
+
+import pytest
+
+from loader import elf as elf_mod
+from loader.btf import elf as btf_elf_mod
+from loader.btf.elf import btf_section_bytes, fixup_datasecs, parse_elf
+from loader.btf.spec import open_raw
+from loader.btf.strings import StringTable
+from loader.elf import ELFFile
+from loader.errors import ELFError, LoaderError
+
+from .test_btf_fastpaths import _fixup_mutants, _reference_fixup
+
+
+def _outcome(fn, *args, **kwargs):
+    """("OK", value) or ("ERR", class, message, function that raised)."""
+    try:
+        return ("OK", fn(*args, **kwargs))
+    except LoaderError as exc:
+        raiser = traceback.extract_tb(exc.__traceback__)[-1].name
+        return ("ERR", type(exc).__name__, str(exc), raiser)
+
+
+# -- ELF symbols ---------------------------------------------------------------------
+
+
+def _symtab_mutants(data: bytes, rng: random.Random, count: int):
+    """Mutants of the symbol records (names, st_info, st_shndx) and of the
+    symbol table's header fields."""
+    ef = ELFFile(data)
+    if ef.symtab_index < 0:
+        return
+    bo = ef.byte_order
+    symtab = ef.symtab
+    assert symtab is not None
+    nsyms = symtab.size // elf_mod.SYM_SIZE
+    nsec = len(ef.section_names)
+    strtab_size = ef.section_sizes[symtab.link]
+    shdr = ef._shoff + elf_mod.SHDR_SIZE * symtab.index
+    for _ in range(count):
+        b = bytearray(data)
+        what = rng.random()
+        if what < 0.35:
+            i = rng.randrange(nsyms)
+            struct.pack_into(bo + "I", b, symtab.offset + 24 * i, rng.choice([
+                0, 1, 4, strtab_size - 1, strtab_size, strtab_size + 7, rng.randrange(strtab_size),
+            ]))
+        elif what < 0.7:
+            i = rng.randrange(nsyms)
+            struct.pack_into(bo + "H", b, symtab.offset + 24 * i + 6, rng.choice([
+                0, 1, nsec - 1, nsec, elf_mod.SHN_ABS, elf_mod.SHN_COMMON, elf_mod.SHN_XINDEX,
+                elf_mod.SHN_LORESERVE, 0xFF00 - 1, rng.randrange(nsec + 2),
+            ]))
+        elif what < 0.8:
+            i = rng.randrange(nsyms)
+            b[symtab.offset + 24 * i + 4] = rng.randrange(256)
+            b[symtab.offset + 24 * i + 5] = rng.randrange(256)
+        else:
+            # sh_link (u32 at 40), sh_info (u32 at 44), sh_size (u64 at 32),
+            # sh_entsize (u64 at 56) of the symbol table.
+            field, fmt, choices = rng.choice([
+                (40, "I", [0, 1, symtab.link, nsec - 1, nsec, symtab.index]),
+                (44, "I", [0, 1, nsyms, nsyms + 1, 0xFFFFFFFF]),
+                (32, "Q", [0, 24, symtab.size - 1, symtab.size - 24, symtab.size + 24]),
+                (56, "Q", [0, 16, 24, 25]),
+            ])
+            struct.pack_into(bo + fmt, b, shdr + field, rng.choice(choices))
+        yield bytes(b)
+
+
+def _symbols(data: bytes):
+    return ELFFile(data).symbols
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_symbol_readers_agree(corpus_objects, seed):
+    """The record-by-record reader of small tables, the column reader and the
+    careful per-record reader give the same symbols and the same errors."""
+    rng = random.Random(seed)
+    compared = errors = 0
+    for path in corpus_objects:
+        data = path.read_bytes()
+        for blob in [data, *_symtab_mutants(data, rng, 40)]:
+            try:
+                ELFFile(blob)
+            except ELFError:
+                continue
+            small = _outcome(_symbols, blob)
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(elf_mod, "_SMALL_SYMTAB", -1)
+                columns = _outcome(_symbols, blob)
+            assert small == columns, (path.name, small[1:], columns[1:])
+            compared += 1
+            errors += small[0] == "ERR"
+    assert compared > 500 and errors > 50
+
+
+def _reference_symtab_checks(ef: ELFFile) -> None:
+    """The symbol table header checks, field by field from the Section."""
+    symtab = ef.symtab
+    assert symtab is not None
+    nsec = len(ef.section_names)
+    where = f"section {symtab.index} ({symtab.name})"
+    if symtab.entsize != elf_mod.SYM_SIZE:
+        raise ELFError(f"{where}: sh_entsize {symtab.entsize} is not {elf_mod.SYM_SIZE}")
+    if symtab.size % elf_mod.SYM_SIZE:
+        raise ELFError(f"{where}: sh_size {symtab.size} is not a multiple of {elf_mod.SYM_SIZE}")
+    count = symtab.size // elf_mod.SYM_SIZE
+    if symtab.info > count:
+        raise ELFError(f"{where}: sh_info {symtab.info} exceeds symbol count {count}")
+    if symtab.link == 0 or symtab.link >= nsec:
+        raise ELFError(f"{where}: sh_link {symtab.link} out of range ({nsec} sections)")
+    link_type = ef.section_types[symtab.link]
+    if link_type != elf_mod.SHT_STRTAB:
+        raise ELFError(
+            f"{where}: sh_link {symtab.link} names section of type {link_type}, not SHT_STRTAB"
+        )
+
+
+def test_symtab_header_checked_from_columns(corpus_objects):
+    """The header checks made from the section table's columns raise what the
+    field-by-field checks raise (and pass where they pass)."""
+    rng = random.Random(7)
+    faults = 0
+    for path in corpus_objects:
+        data = path.read_bytes()
+        for blob in [data, *_symtab_mutants(data, rng, 60)]:
+            try:
+                ef = ELFFile(blob)
+            except ELFError:
+                continue
+            try:
+                _reference_symtab_checks(ELFFile(blob))
+                want = None
+            except ELFError as exc:
+                want = str(exc)
+                faults += 1
+            got = _outcome(lambda ef=ef: ef.symbols)
+            if want is None:
+                assert got[0] == "OK" or "sh_" not in got[2], (path.name, got)
+            else:
+                assert got == ("ERR", "ELFError", want, "_read_symbols"), (path.name, got, want)
+    assert faults > 20
+
+
+# -- DATASEC fix-up ------------------------------------------------------------------
+
+
+def _symbol_mutants(data: bytes, rng: random.Random, count: int):
+    """Mutants that move a symbol to another section or give it another
+    symbol's name: the by-name lookup of a DATASEC's VARs must still find the
+    first symbol of that name in that section."""
+    ef = ELFFile(data)
+    symtab = ef.symtab
+    if symtab is None or symtab.size < 48:
+        return
+    nsyms = symtab.size // 24
+    nsec = len(ef.section_names)
+    for _ in range(count):
+        b = bytearray(data)
+        for _k in range(rng.randint(1, 3)):
+            i = rng.randrange(1, nsyms)
+            if rng.random() < 0.5:
+                struct.pack_into("<H", b, symtab.offset + 24 * i + 6, rng.randrange(1, nsec))
+            else:
+                j = rng.randrange(1, nsyms)
+                b[symtab.offset + 24 * i: symtab.offset + 24 * i + 4] = (
+                    data[symtab.offset + 24 * j: symtab.offset + 24 * j + 4])
+        yield bytes(b)
+
+
+def _words_of(spec):
+    return spec.index[0].tobytes()
+
+
+def test_fixup_paths_match_reference(corpus_objects):
+    """Patched in place or in a copy, VARs found by name or through a dict per
+    section: the words and the errors of the decoding reference."""
+    rng = random.Random(43)
+    compared = errors = 0
+    for path in corpus_objects:
+        data = path.read_bytes()
+        ef = ELFFile(data)
+        if ef.section_by_name(".BTF") is None or ef.byte_order != "<":
+            continue
+        blobs = [data, *_fixup_mutants(data, rng, 25), *_symbol_mutants(data, rng, 25)]
+        for blob in blobs:
+            def run(in_place, blob=blob):
+                elf = ELFFile(blob)
+                return _words_of(fixup_datasecs(open_raw(btf_section_bytes(elf)), elf,
+                                                in_place=in_place))
+
+            def reference(blob=blob):
+                elf = ELFFile(blob)
+                return _reference_fixup(open_raw(btf_section_bytes(elf)), elf)
+
+            want = _outcome(reference)
+            want = want[:3] if want[0] == "ERR" else want
+            for in_place in (False, True):
+                got = _outcome(run, in_place)
+                assert (got[:3] if got[0] == "ERR" else got) == want, (path.name, in_place)
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(btf_elf_mod, "_FEW_VARS", -1)
+                    by_dict = _outcome(run, in_place)
+                assert by_dict == got, (path.name, in_place)
+            compared += 1
+            errors += want[0] == "ERR"
+    assert compared > 200 and errors > 20
+
+
+def test_parse_elf_in_place_is_a_fresh_spec(corpus_objects):
+    """parse_elf patches its own spec: same words as a copy, and no type
+    decoded before the patch survives it."""
+    for path in corpus_objects:
+        data = path.read_bytes()
+        ef = ELFFile(data)
+        if ef.section_by_name(".BTF") is None:
+            continue
+        spec = parse_elf(ELFFile(data))
+        copy = fixup_datasecs(open_raw(btf_section_bytes(ef)), ef)
+        assert _words_of(spec) == _words_of(copy)
+        assert spec.types() == copy.types()
+
+
+# -- DATASEC index, Sections -----------------------------------------------------------
+
+
+def test_datasec_names_inline_match_get(corpus_objects, monkeypatch):
+    """DATASEC names read inline into the string memo are what get() reads."""
+    fast = {}
+    for path in corpus_objects:
+        ef = ELFFile(path.read_bytes())
+        if ef.section_by_name(".BTF") is not None:
+            spec = open_raw(btf_section_bytes(ef))
+            fast[path.name] = (spec.datasec_order(), spec.datasecs(),
+                               [spec.strings.get(o) for o in spec.strings.memo() or {}])
+    monkeypatch.setattr(StringTable, "memo", lambda self: None)
+    for path in corpus_objects:
+        ef = ELFFile(path.read_bytes())
+        if ef.section_by_name(".BTF") is not None:
+            spec = open_raw(btf_section_bytes(ef))
+            assert (spec.datasec_order(), spec.datasecs()) == fast[path.name][:2]
+    assert fast
+
+
+def test_sections_at_matches_section(corpus_objects):
+    for path in corpus_objects:
+        data = path.read_bytes()
+        ef, other = ELFFile(data), ELFFile(data)
+        indices = list(range(len(ef.section_names)))[::-1]
+        built = ef.sections_at(indices)
+        for index, sec in zip(indices, built, strict=True):
+            assert sec is ef.section(index)
+            ref = other.section(index)
+            assert (sec.index, sec.name, sec.type, sec.flags, sec.addr, sec.offset, sec.size,
+                    sec.link, sec.info, sec.addralign, sec.entsize) == (
+                ref.index, ref.name, ref.type, ref.flags, ref.addr, ref.offset, ref.size,
+                ref.link, ref.info, ref.addralign, ref.entsize)
+            assert bytes(sec.data()) == ef.section_bytes(index)
