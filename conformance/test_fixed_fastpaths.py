@@ -271,3 +271,58 @@ def test_sections_at_matches_section(corpus_objects):
                 ref.index, ref.name, ref.type, ref.flags, ref.addr, ref.offset, ref.size,
                 ref.link, ref.info, ref.addralign, ref.entsize)
             assert bytes(sec.data()) == ef.section_bytes(index)
+
+
+# -- section classification --------------------------------------------------------------
+
+
+class _Everything(frozenset):
+    def __contains__(self, item):
+        return True
+
+
+_NAMES = ["license", "version", "versions", "maps", "maps/m", "mapsx", ".maps", ".maps.x",
+          ".struct_ops", ".struct_ops.link", ".strtab", ".addr_space.1", ".data", ".data.x",
+          ".datax", ".rodata", ".rodata.str1.1", ".bss", ".bss.x", ".bssx", "lic", ".text"]
+
+
+def _renamed(data: bytes, rng: random.Random, count: int):
+    """Mutants whose section names are overwritten in place with names the
+    classification acts on (or nearly so)."""
+    ef = ELFFile(data)
+    strtab = ef.section(ef.shstrndx)
+    offs = sorted({ef._words[16 * i] for i in range(1, len(ef.section_names))})
+    for _ in range(count):
+        b = bytearray(data)
+        for _k in range(rng.randint(1, 3)):
+            off = rng.choice(offs)
+            room = data.find(b"\0", strtab.offset + off) - (strtab.offset + off)
+            name = rng.choice([n for n in _NAMES if len(n) <= room] or [""]).encode()
+            start = strtab.offset + off
+            b[start:start + room] = name + bytes(room - len(name))
+        yield bytes(b)
+
+
+def _classified(data: bytes):
+    from loader.collection.objfile import ObjectFile
+
+    ef = ELFFile(data)
+    obj = ObjectFile(ef, None)
+    return ([(i, o.kind, o.section.name) for i, o in obj.by_index.items()],
+            obj.license_index, obj.version_index, obj.text_index)
+
+
+def test_name_heads_prefilter_is_invisible(corpus_objects, monkeypatch):
+    """Looking only at sections whose first five characters are a head gives
+    the classification (and the errors) of looking at every section."""
+    from loader.collection import objfile
+
+    rng = random.Random(5)
+    blobs = [b for path in corpus_objects for b in [path.read_bytes(),
+             *_renamed(path.read_bytes(), rng, 30)]]
+    fast = [_outcome(_classified, b) for b in blobs]
+    monkeypatch.setattr(objfile, "_NAME_HEADS", _Everything())
+    every = [_outcome(_classified, b) for b in blobs]
+    assert fast == every
+    kinds = {k for o in fast if o[0] == "OK" for _i, k, _n in o[1][0]}
+    assert len(kinds) >= 5 and any(o[0] == "ERR" for o in fast)

@@ -73,12 +73,14 @@ _KIND_BY_NAME: dict[str, Any] = {
     LICENSE_SEC: _LICENSE, VERSION_SEC: _VERSION, LEGACY_MAPS_SEC: Kind.LEGACY_MAPS,
     BTF_MAPS_SEC: Kind.BTF_MAPS, **dict.fromkeys(STRUCT_OPS_SECS, Kind.STRUCT_OPS),
 }
-# Every name the classification below acts on starts with one of these, so
-# with one of their first three characters (a superset: ".strtab" or "versions"
-# pass too, and are then looked at properly).
-_NAME_HEADS = frozenset(prefix[:3] for prefix in (
-    LICENSE_SEC, VERSION_SEC, LEGACY_MAPS_SEC, BTF_MAPS_SEC, STRUCT_OPS_SECS[0],
-    ARENA_SEC_PREFIX, ".data", ".rodata", ".bss",
+# Every name the classification below acts on is one of these names or starts
+# with one of these prefixes (each of five characters or more), so its first
+# five characters are one of theirs (a superset: "versions" passes too, and is
+# then looked at properly; ".strtab" does not).
+_HEAD = 5
+_NAME_HEADS = frozenset(name[:_HEAD] for name in (
+    LICENSE_SEC, VERSION_SEC, LEGACY_MAPS_SEC, _LEGACY_MAPS_PREFIX, BTF_MAPS_SEC,
+    *STRUCT_OPS_SECS, ARENA_SEC_PREFIX, *_DATA_NAMES, *_DATA_PREFIXES,
 ))
 
 
@@ -141,7 +143,7 @@ class ObjectFile:
         # test cost less than startswith() over nine prefixes.)
         candidates = [
             index for index, name in enumerate(names)
-            if flags[index] & execinstr or name[:3] in heads
+            if flags[index] & execinstr or name[:5] in heads  # (5: _HEAD)
         ]
         by_name = _KIND_BY_NAME
         progbits, nobits = _SHT_PROGBITS, _SHT_NOBITS
