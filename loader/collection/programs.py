@@ -82,10 +82,11 @@ class SectionCode:
     """One program section's code as validated at open, decoded on demand.
 
     ``fixes`` are the relocations' (and old-LLVM relative calls') effects:
-    ``(byte offset, (src, imm, reference))``; ``lds`` the slot of every ld_imm64,
-    which is all it takes to turn slots and byte offsets into indices (done
-    when decoding, for fixes); ``halves`` the byte offsets of their second
-    halves, where no instruction starts.  ``offsets`` and ``ends`` are where
+    ``(byte offset, (src, imm, reference))``; ``halves`` the byte offsets of
+    the ld_imm64s' second halves, where no instruction starts, and ``lds``
+    (made from them when first asked for) the slot of every ld_imm64, which is
+    all it takes to turn slots and byte offsets into indices (done when
+    decoding, for fixes).  ``offsets`` and ``ends`` are where
     the functions start and end (bytes, by offset), ``symbols`` the section's
     function symbols by offset: not the Function objects, which point here (no
     reference cycle, so a spec is freed by reference counting rather than by
@@ -110,15 +111,22 @@ class SectionCode:
     line_records: bytes | list[LineInfo] | None = None
     strings: StringTable | None = None
     insns: list[Instruction] | None = None
+    _lds: list[int] | None = None
 
-    def __init__(self, raw: bytes, byte_order: elf.ByteOrder, lds: list[int],
-                 halves: AbstractSet[int], symbols: dict[int, elf.Symbol]) -> None:
+    def __init__(self, raw: bytes, byte_order: elf.ByteOrder, halves: AbstractSet[int],
+                 symbols: dict[int, elf.Symbol]) -> None:
         self.raw = raw
         self.byte_order: elf.ByteOrder = byte_order
-        self.lds = lds
         self.halves = halves
         self.symbols = symbols
         self.fixes: list[tuple[int, tuple[int, int, str]]] = []
+
+    @property
+    def lds(self) -> list[int]:
+        lds = self._lds
+        if lds is None:
+            lds = self._lds = sorted([half // SLOT - 1 for half in self.halves])
+        return lds
 
     def index(self, offset: int) -> int:
         """Instruction index of an instruction start (checked by the caller)."""
@@ -316,28 +324,24 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
         )
         raise CollectionError(f"section {name}: {exc}")
     codes = raw[0::SLOT]
-    # Slots of the ld_imm64s, found as the decoder finds them (raising its
-    # error), and the byte offsets of their second halves, which start no
-    # instruction.  ``slot - bisect_left(lds, slot)`` is a slot's instruction
-    # index.
-    lds: list[int] = []
+    # The byte offsets of the ld_imm64s' second halves, which start no
+    # instruction, found as the decoder finds the ld_imm64s (raising its error).
     halves: AbstractSet[int] = _NO_HALVES
     ld = codes.find(_LD_IMM64)
     if ld >= 0:
-        n = len(codes)
+        last = len(codes) - 1
         found: set[int] = set()
         halves = found
         add = found.add
         while ld >= 0:
-            if ld + 1 >= n:
+            if ld >= last:
                 raise CollectionError(
                     f"section {name}: ld_imm64 at slot {ld} (offset {ld * SLOT}) is missing "
                     f"its second half"
                 )
-            lds.append(ld)
             add(ld * SLOT + SLOT)
             ld = codes.find(_LD_IMM64, ld + 2)
-    code = SectionCode(raw, bo, lds, halves, symbols)
+    code = SectionCode(raw, bo, halves, symbols)
     fixes = code.fixes
     # (byte offset, function) of every reference to a function, for callees.
     calls: list[tuple[int, str]] = []
@@ -353,6 +357,8 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
         # Relocator.resolve, which also builds every error.  One set operation
         # says whether any relocation is at a second half; only then is each
         # looked at, in order (an earlier relocation's own error comes first).
+        # (Symbol fields by position: name 1, value 2, bind 4, type 5, shndx 7;
+        # a namedtuple attribute is a call each.)
         careful = halves and not halves.isdisjoint(relocs)
         for off, sym in relocs.items():
             if careful and off in halves:
@@ -361,25 +367,25 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
                     f"points into the second half of an ld_imm64"
                 )
             opcode = raw[off]
-            target = by_index[sym.shndx]
+            target = by_index[sym[7]]
             kind = target.kind
             if opcode == _LD_IMM64:
                 if kind is _BTF_MAPS or kind is _LEGACY_MAPS or kind is _STRUCT_OPS:
-                    ref = sym.name
-                    if sym.bind != _LOCAL and sym.type in _OBJECT_OR_NOTYPE and ref in maps:
+                    ref = sym[1]
+                    if sym[4] != _LOCAL and sym[5] in _OBJECT_OR_NOTYPE and ref in maps:
                         fixes.append((off, (_PSEUDO_MAP_FD, 0, ref)))
                         continue
                 elif kind is _DATA:
-                    t = sym.type
-                    if t == _OBJECT or (sym.bind == _LOCAL and t in _SECTION_OR_NOTYPE):
-                        value = sym.value + u32(raw, off + 4)[0]
+                    t = sym[5]
+                    if t == _OBJECT or (sym[4] == _LOCAL and t in _SECTION_OR_NOTYPE):
+                        value = sym[2] + u32(raw, off + 4)[0]
                         ref = target.section.name
                         if value <= target.section.size and ref in maps:
                             fixes.append((off, (_PSEUDO_MAP_VALUE, value << 32, ref)))
                             continue
                 elif kind is _UNDEF:
-                    if sym.bind in _GLOBAL_OR_WEAK:
-                        ref = sym.name
+                    if sym[4] in _GLOBAL_OR_WEAK:
+                        ref = sym[1]
                         extern = externs.get(ref)
                         if extern is not None:
                             if extern.kind == "kconfig":
@@ -395,9 +401,9 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
                 elif kind is _PROGRAM:
                     # A callback: the 64-bit imm is the offset from the symbol.
                     func = target.symbols.get(
-                        sym.value + (u32(raw, off + 4)[0] | (i32(raw, off + 12)[0] << 32)))
-                    if func is not None and func.type in _FUNC_OR_NOTYPE:
-                        ref = func.name
+                        sym[2] + (u32(raw, off + 4)[0] | (i32(raw, off + 12)[0] << 32)))
+                    if func is not None and func[5] in _FUNC_OR_NOTYPE:
+                        ref = func[1]
                         fixes.append((off, (_PSEUDO_FUNC, 0, ref)))
                         calls.append((off, ref))
                         continue
@@ -405,15 +411,15 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
                 if kind is _PROGRAM:
                     regs = raw[off + 1]
                     if (regs >> 4 if little else regs & 0xF) == _PSEUDO_CALL:
-                        func = target.symbols.get(sym.value + (i32(raw, off + 4)[0] + 1) * SLOT)
-                        if func is not None and func.type in _FUNC_OR_NOTYPE:
-                            ref = func.name
+                        func = target.symbols.get(sym[2] + (i32(raw, off + 4)[0] + 1) * SLOT)
+                        if func is not None and func[5] in _FUNC_OR_NOTYPE:
+                            ref = func[1]
                             fixes.append((off, (_PSEUDO_CALL, -1, ref)))
                             calls.append((off, ref))
                             relocated_calls += 1
                             continue
-                elif kind is _UNDEF and sym.bind in _GLOBAL_OR_WEAK:
-                    ref = sym.name
+                elif kind is _UNDEF and sym[4] in _GLOBAL_OR_WEAK:
+                    ref = sym[1]
                     extern = externs.get(ref)
                     if extern is not None and extern.kind != "kconfig" and extern.what == "func":
                         fixes.append((off, (_PSEUDO_KFUNC_CALL, -1, ref)))
