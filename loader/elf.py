@@ -207,8 +207,6 @@ _SYMBOL_NAME: Final = itemgetter(1)
 
 # Up to this many symbols, _read_symbols reads records one by one.
 _SMALL_SYMTAB: Final = 64
-# Up to this many bytes of Elf64_Rel, relocation_targets reads entries one by one.
-_SMALL_REL_TABLE: Final = 16 * REL_SIZE
 
 
 # A table as items of one size, for slicing fields out as columns.
@@ -791,40 +789,15 @@ class ELFFile:
 
     def relocation_targets(self, section: Section) -> tuple[list[int], list[int]]:
         """(r_offset list, symbol index list) of :meth:`relocations`, with the
-        same checks and errors, without a Relocation object per entry: the
-        entries are read as one array and checked column-wise."""
-        rel_index = self._rel_for.get(section.index)
-        if rel_index is None:
-            return [], []
-        # From the section table's columns, not a Section object: this runs
-        # once per program section.
-        quads = self._quads
-        size = self._sizes[rel_index]
-        symtab_index = self._symtab_index
-        if (
-            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE or symtab_index < 0
-            or self._words[16 * rel_index + 10] != symtab_index
-        ):
-            # Not the usual layout: the full reader says what is wrong.
-            out = self.relocations(section)
-            return [r.offset for r in out], [r.symbol_index for r in out]
-        off = quads[8 * rel_index + 3]
-        if size <= _SMALL_REL_TABLE:
-            # A program section has a handful: a loop beats two arrays.
-            offsets = []
-            syms = []
-            for r_offset, r_info in self._layouts.rel.iter_unpack(self._data[off : off + size]):
-                offsets.append(r_offset)
-                syms.append(r_info >> 32)
-        else:
-            # Elf64_Rel as 2 u64 / 4 u32 items: r_offset is u64 0; the symbol, the
-            # high half of r_info, is u32 3 (little-endian) or 2 (big-endian).
-            order = self.byte_order
-            syms = _words(self._data, off, off + size, "I", order)[
-                (3 if order == "<" else 2) :: 4
-            ].tolist()
-            offsets = _words(self._data, off, off + size, "Q", order)[0::2].tolist()
-        if syms and max(syms) >= self._sizes[symtab_index] // SYM_SIZE:
+        same checks and errors, without a Relocation object per entry (the rows
+        of :meth:`raw_relocations`, their symbol indices checked at once)."""
+        offsets = []
+        syms = []
+        for r_offset, r_info in self.raw_relocations(section):
+            offsets.append(r_offset)
+            syms.append(r_info >> 32)
+        # (Rows at all means a symbol table: relocations() refuses them otherwise.)
+        if syms and max(syms) >= self._sizes[self._symtab_index] // SYM_SIZE:
             self.relocations(section)  # raises, naming the first bad entry
         return offsets, syms
 
