@@ -782,6 +782,12 @@ class ELFFile:
             f"links to the symbol table"
         )
 
+    @property
+    def rel_sections(self) -> dict[int, int]:
+        """Target section index -> index of the SHT_REL section applying to it
+        (do not modify)."""
+        return self._rel_for
+
     def rel_section(self, section: Section) -> Section | None:
         """The SHT_REL section whose sh_info targets ``section``, if any."""
         rel = self._rel_for.get(section.index)

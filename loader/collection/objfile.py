@@ -236,12 +236,16 @@ class ObjectFile:
         by_index = self.by_index
         get_target = by_index.get
         raw_relocations = ef.raw_relocations
+        relocated = ef.rel_sections
         program, btf_maps, struct_ops = _PROGRAM, _BTF_MAPS, _STRUCT_OPS
-        for osec in list(by_index.values()):
+        for index, osec in by_index.items():
             # Where libbpf applies relocations; data and legacy maps sections'
             # are not read.  (Identity tests: an Enum's hash is a Python call.)
+            # A section no SHT_REL targets has none to read.
             kind = osec.kind
-            if kind is not program and kind is not btf_maps and kind is not struct_ops:
+            if (
+                kind is not program and kind is not btf_maps and kind is not struct_ops
+            ) or index not in relocated:
                 continue
             sec = osec.section
             rows = raw_relocations(sec)
