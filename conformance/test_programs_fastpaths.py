@@ -2,9 +2,10 @@
 paths give.
 
 ``programs._section_functions`` recognises the usual relocations, the usual
-section shape (one function spanning it) and the usual .BTF.ext layout inline,
-and hands anything else to the careful code (``Relocator.resolve``, ``_split``,
-``_attach_ext``/``_check_packed_lines``), which builds every error.  These tests
+section shape (one function spanning it) and the usual .BTF.ext layout inline
+(records checked packed, placed when a section is decoded), and hands anything
+else to the careful code (``Relocator.resolve``, ``_split``,
+``_attach_ext``/``_check_packed``), which builds every error.  These tests
 compare the two over the corpus and deterministic mutants of what that reader
 looks at (instruction bytes, relocations, function symbols, .BTF.ext words): the
 same functions, the same relocation effects, the same error and message.
@@ -19,7 +20,8 @@ from collections.abc import Iterator
 import pytest
 
 from loader import elf
-from loader.collection import load_collection_spec, reader
+from loader.asm.instruction import decode_slots
+from loader.collection import linker, load_collection_spec, reader
 from loader.collection import programs as programs_mod
 from loader.collection.datasec import load_data_sections
 from loader.collection.externs import load_externs
@@ -34,7 +36,7 @@ _INLINE_KINDS = ("_BTF_MAPS", "_LEGACY_MAPS", "_STRUCT_OPS", "_DATA", "_PROGRAM"
 
 class _NoStructs(dict[int, object]):
     """A _LINE_STRUCTS table that never has the answer: line records always go
-    through _check_packed_lines."""
+    through _check_packed."""
 
     def get(self, key: int, default: object = None) -> object:
         return default
@@ -211,3 +213,65 @@ def test_corpus_one_function_sections_match_split(corpus_objects):
             assert (starts, ends, tiled) == ([0], [osec.section.size], True)
             checked += 1
     assert checked
+
+
+def test_corpus_ld_slots_are_the_decoders(corpus_objects):
+    # The slots made from the second halves found at open are the ld_imm64s the
+    # decoder finds.
+    checked = 0
+    for _name, data in _program_objects(corpus_objects):
+        obj, relocator, ext, packed = _opened(data)
+        functions = programs_mod.load_functions(obj, relocator, ext, packed)
+        for fn in functions.values():
+            code = fn.code
+            assert code.lds == decode_slots(code.raw, code.byte_order)[1]
+            checked += bool(code.lds)
+    assert checked
+
+
+class _Fn:
+    """What linker.link reads of a Function."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.callees: list[str] = []
+        self.section = self
+
+
+def _reference_link(program, functions):
+    # libbpf's order, walked recursively with the repeats: the first reference
+    # to a function not yet appended appends it and walks it at once.
+    seen = {program.name}
+    order = []
+
+    def walk(fn):
+        for name in fn.callees:
+            if name not in seen:
+                seen.add(name)
+                order.append(functions[name])
+                walk(functions[name])
+
+    walk(program)
+    return order
+
+
+def test_link_order_matches_reference_walk(corpus_objects):
+    # The linker's shortcut (callees that call nothing) and its explicit-stack
+    # walk give libbpf's depth-first order, over random call graphs with
+    # repeats, self-calls and cycles, and over the corpus.
+    rng = random.Random(5)
+    for _ in range(3000):
+        count = rng.randint(1, 7)
+        functions = {f"f{i}": _Fn(f"f{i}") for i in range(count)}
+        for fn in functions.values():
+            if rng.random() < 0.6:
+                fn.callees = [f"f{rng.randrange(count)}" for _ in range(rng.randint(1, 5))]
+        for fn in functions.values():
+            got = linker.link(fn, functions, {})
+            assert got == _reference_link(fn, functions)
+    for _name, data in _program_objects(corpus_objects):
+        obj, relocator, ext, packed = _opened(data)
+        functions = programs_mod.load_functions(obj, relocator, ext, packed)
+        cache: dict = {}
+        for fn in functions.values():
+            assert linker.link(fn, functions, cache) == _reference_link(fn, functions)

@@ -4,7 +4,9 @@ Each block starts with its record size; records of newer compilers may be
 larger than the fields known here, so the size is taken from the block and any
 extra bytes are kept (``extra``) for a byte-exact re-encode.  ``insn_off`` is in
 bytes, as stored.  Counts are checked against the bytes left before anything is
-allocated.
+allocated.  The collection loader takes the records packed per section
+(:func:`parse_ext_packed`): every check is made at open, the record objects
+are built when a program's code is first looked at.
 """
 
 from __future__ import annotations

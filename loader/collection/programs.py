@@ -5,10 +5,12 @@ A program section (PROGBITS, executable, non-empty) is checked once at open;
 every STT_FUNC symbol in it (and, for LLVM < 8, every non-local NOTYPE one) is
 a function spanning ``[st_value, st_value + st_size)``.  As in libbpf, open
 validates every relocation against the raw bytes (opcode, symbol kinds,
-targets) and records what it does to the instruction; decoding the section
-into :class:`Instruction` objects, applying those records and placing the
-line_info records wait for the first look at a function's ``instructions``
-(:class:`SectionCode`).  Every error an object can raise is raised at open.
+targets) and records what it does to the instruction, and checks where every
+.BTF.ext record falls; decoding the section into :class:`Instruction`
+objects, applying those records and building and placing the .BTF.ext record
+objects (kept packed until then) wait for the first look at a function's
+``instructions`` (:class:`SectionCode`).  Every error an object can raise is
+raised at open.
 """
 
 from __future__ import annotations
