@@ -19,6 +19,7 @@ from loader.btf.elf import btf_section_bytes
 from loader.btf.ext import parse_ext, parse_ext_packed
 from loader.btf.header import parse_header
 from loader.btf.spec import open_raw
+from loader.btf.strings import StringTable
 from loader.elf import ELFFile
 from loader.errors import LoaderError
 
@@ -304,3 +305,19 @@ def test_fixup_matches_decoding_reference(corpus_objects):
             compared += 1
             errors += got[0] == "ERR"
     assert compared > 200 and errors > 20
+
+
+@pytest.mark.parametrize("func_size", [8, 12])
+@pytest.mark.parametrize("packed", [False, True])
+def test_ext_blocks_of_only_a_record_size(func_size, packed):
+    # Blocks that hold their record size and no section: nothing to read (the
+    # careful path is taken for the unusual func_info size).
+    strings = StringTable(b"\0.text\0")
+    head = struct.pack("<HBBIIIIIII", 0xEB9F, 1, 0, 32, 0, 4, 4, 4, 8, 4)
+    blob = head + struct.pack("<III", func_size, 16, 16)
+    fast = _describe_ext(blob, strings, packed)
+    assert fast[0] == "OK"
+    infos = fast[1]
+    assert (infos.func_infos, infos.line_infos, infos.core_relos) == ({}, {}, {})
+    assert (infos.func_info_rec_size, infos.line_info_rec_size,
+            infos.core_relo_rec_size) == (func_size, 16, 16)

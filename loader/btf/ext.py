@@ -319,7 +319,10 @@ def _access_ok(strings: StringTable, records: Iterable[bytes],
     records reads a string (see :func:`_strings_ok`)."""
     if strings.base is not None:
         return False
-    return max(_words(b"".join(records), byte_order)[2::4]) < _string_limit(strings)
+    packed = b"".join(records)
+    if not packed:
+        return True  # (a block of no section)
+    return max(_words(packed, byte_order)[2::4]) < _string_limit(strings)
 
 
 def _strings_ok(strings: StringTable, records: Iterable[bytes],
