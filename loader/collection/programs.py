@@ -495,15 +495,25 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
             # first bad one), all placed when the section is decoded.
             code.func_records = frecs
             end = ends[-1]
-            if lines is not None:
-                unpack = line_structs.get(len(lines))
-                if unpack is None or not _lines_fit(unpack(lines), lines, end, halves, little):
-                    _check_packed(name, funcs, lines, code, starts, ends, "line_infos")
-            if crecs is not None:
-                unpack = line_structs.get(len(crecs))
-                if unpack is None or not _lines_fit(unpack(crecs), crecs, end, halves, little):
-                    _check_packed(name, funcs, crecs, code, starts, ends, "core_relos")
-                code.core_records = crecs
+            for records, attr in ((lines, "line_infos"), (crecs, "core_relos")):
+                if records is None:
+                    continue
+                # Each insn_off below the end, a multiple of 8, not a second
+                # half: record by record for a few (most sections), else
+                # column-wise; either way _check_packed finds a bad one.
+                unpack = line_structs.get(len(records))
+                if unpack is None:
+                    _check_packed(name, funcs, records, code, starts, ends, attr)
+                    continue
+                offs = unpack(records)
+                if len(offs) <= _FEW_RECORDS:
+                    for off in offs:
+                        if off >= end or off & 7 or off in halves:
+                            _check_packed(name, funcs, records, code, starts, ends, attr)
+                            break
+                elif not _lines_fit(offs, records, end, halves, little):
+                    _check_packed(name, funcs, records, code, starts, ends, attr)
+            code.core_records = crecs
         else:
             assert strings is not None
             _attach_ext(name, funcs, starts, ends, code,
@@ -524,6 +534,8 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
     return funcs
 
 
+# Up to this many line (or CO-RE) records of a section are checked one by one.
+_FEW_RECORDS = 4
 # The function offsets of a one-function section.
 _AT_ZERO: Sequence[int] = (0,)
 _ZERO_U32 = bytes(4)
