@@ -703,12 +703,12 @@ class ELFFile:
         # Elf64_Sym as 6 u32 / 12 u16 / 3 u64 items: st_name 0 (u32), st_shndx 3
         # (u16), st_value 1 and st_size 2 (u64); st_info and st_other are bytes.
         shndx = _words(data, base, end, "H", order)[3::12].tolist()
-        ordinary_fault = False
-        if shndx and max(shndx) >= nsec:
-            ordinary = set(shndx)
-            ordinary.discard(SHN_ABS)
-            ordinary.discard(SHN_COMMON)
-            ordinary_fault = bool(ordinary) and max(ordinary) >= nsec
+        ordinary = set(shndx)
+        ordinary.discard(SHN_ABS)
+        ordinary.discard(SHN_COMMON)
+        # (Not worth skipping when every index is in range: the FILE symbol is
+        # SHN_ABS in every object LLVM writes.)
+        ordinary_fault = bool(ordinary) and max(ordinary) >= nsec
         name_offs = _words(data, base, end, "I", order)[0::6]
         found = list(map(names.get, name_offs))
         # (Name offset 0 is the empty name whatever the table holds there.)
