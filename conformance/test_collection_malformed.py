@@ -54,6 +54,17 @@ def _set_rel_symbol(data: bytearray, rel_off: int, sym_index: int) -> None:
     struct.pack_into("<Q", data, rel_off + 8, (sym_index << 32) | (info & 0xFFFFFFFF))
 
 
+def test_version_section_without_bytes_rejected() -> None:
+    # A 4-byte SHT_NOBITS "version" has the right size but nothing to read: this
+    # raised a raw struct.error (found while reviewing the fixed load path).
+    data, ef = _obj("legacy_maps")
+    index = ef.section_names.index("version")
+    (shoff,) = struct.unpack_from("<Q", data, 40)
+    struct.pack_into("<I", data, shoff + index * elf.SHDR_SIZE + 4, elf.SHT_NOBITS)
+    with pytest.raises(CollectionError, match=r"section version: type 8 \(SHT_NOBITS\)"):
+        load_collection_spec(bytes(data))
+
+
 def test_values_relocation_not_at_a_slot_rejected() -> None:
     data, ef = _obj("map_in_map")
     rel_off, _ = _maps_rels(ef)[0]

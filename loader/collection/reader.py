@@ -104,7 +104,14 @@ def _version(obj: ObjectFile) -> int:
         return 0
     if sec.size != 4:
         raise CollectionError(f"section {sec.name}: size {sec.size}, expected 4 (a u32)")
-    value: int = _U32[obj.elf.byte_order].unpack_from(sec.data())[0]
+    data = sec.data()
+    if len(data) != 4:
+        # SHT_NOBITS has a size but no bytes in the file to read the u32 from.
+        raise CollectionError(
+            f"section {sec.name}: type {sec.type} (SHT_NOBITS) holds no u32 at file offset "
+            f"{sec.offset}"
+        )
+    value: int = _U32[obj.elf.byte_order].unpack_from(data)[0]
     return value
 
 
