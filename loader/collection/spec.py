@@ -184,36 +184,20 @@ class ProgramSpec:
         self._core_relos = [] if core_relos is None else core_relos
 
     @classmethod
-    def lazy(cls, body: Callable[[], ProgramBody], **fields: Any) -> ProgramSpec:
-        """A spec whose code and .BTF.ext lists ``body()`` builds on first access."""
-        spec = cls(instructions=[], **fields)
-        spec._body = body
-        return spec
-
-    def defer(self, body: Callable[[], ProgramBody]) -> None:
-        """Have ``body()`` build the code and .BTF.ext lists on first access.
-
-        :meth:`lazy` for callers that build many specs: a positional
-        constructor call and this cost a small fraction of ``lazy(**fields)``
-        (keyword matching against 18 parameters, measured ~8x slower).
-        """
-        self._body = body
-
-    @classmethod
     def deferred(
         cls, name: str, section: str, type: int, attach_type: int, flags: int,
         attach_to: str, license: str, kernel_version: int, insn_slots: int,
         byte_order: ByteOrder, linked: tuple[str, ...], section_offset: int, autoload: bool,
         global_binding: bool, body: Callable[[], ProgramBody],
     ) -> ProgramSpec:
-        """A spec whose code and .BTF.ext lists ``body()`` builds on first access:
-        :meth:`lazy` for the loader, which builds one per function.
+        """A spec whose code and .BTF.ext lists ``body()`` builds on first access
+        (the loader builds one per function, most never looked at).
 
         Positional, and the code slots are left unset rather than filled with
         empty lists that the first access replaces: every read of them goes
         through ``_build`` first (the properties, ``_values``), so none can see
-        the difference.  A fraction of ``lazy(**fields)``, and of ``__init__``
-        plus :meth:`defer`.
+        the difference.  Keyword matching against __init__'s 18 parameters
+        measured ~8x slower.
         """
         self = _new_object(cls)
         self.name = name
