@@ -54,15 +54,30 @@ def _set_rel_symbol(data: bytearray, rel_off: int, sym_index: int) -> None:
     struct.pack_into("<Q", data, rel_off + 8, (sym_index << 32) | (info & 0xFFFFFFFF))
 
 
-def test_version_section_without_bytes_rejected() -> None:
-    # A 4-byte SHT_NOBITS "version" has the right size but nothing to read: this
-    # raised a raw struct.error (found while reviewing the fixed load path).
-    data, ef = _obj("legacy_maps")
-    index = ef.section_names.index("version")
-    (shoff,) = struct.unpack_from("<Q", data, 40)
-    struct.pack_into("<I", data, shoff + index * elf.SHDR_SIZE + 4, elf.SHT_NOBITS)
-    with pytest.raises(CollectionError, match=r"section version: type 8 \(SHT_NOBITS\)"):
+@pytest.mark.parametrize("sh_type", [elf.SHT_NOBITS, elf.SHT_NULL])
+def test_version_section_without_bytes_rejected(sh_type: int) -> None:
+    # A 4-byte "version" of a type with no file contents has the right size but
+    # nothing to read: this raised a raw struct.error (found reviewing the fixed path).
+    data = _retype("legacy_maps", "version", sh_type)
+    with pytest.raises(CollectionError, match=rf"section version: type {sh_type} has no bytes"):
         load_collection_spec(bytes(data))
+
+
+@pytest.mark.parametrize(("sh_type", "type_name"),
+                         [(elf.SHT_NOBITS, "SHT_NOBITS"), (elf.SHT_NULL, "SHT_NULL")])
+def test_legacy_maps_section_without_bytes_rejected(sh_type: int, type_name: str) -> None:
+    # The SHT_NULL case raised a raw struct.error (found by the elf fuzz target).
+    data = _retype("legacy_maps", "maps", sh_type)
+    with pytest.raises(CollectionError, match=f"legacy map definitions in {type_name}"):
+        load_collection_spec(bytes(data))
+
+
+def _retype(name: str, section: str, sh_type: int) -> bytearray:
+    data, ef = _obj(name)
+    index = ef.section_names.index(section)
+    (shoff,) = struct.unpack_from("<Q", data, 40)
+    struct.pack_into("<I", data, shoff + index * elf.SHDR_SIZE + 4, sh_type)
+    return data
 
 
 def test_values_relocation_not_at_a_slot_rejected() -> None:

@@ -38,14 +38,20 @@ _HASH_OF_MAPS = int(MapType.HASH_OF_MAPS)
 _LEGACY_MAPS, _BTF_MAPS, _PROGRAM = Kind.LEGACY_MAPS, Kind.BTF_MAPS, Kind.PROGRAM
 
 
+# Section types with a size but no bytes in the file (a section named "maps" is
+# classified whatever its type).
+_NO_FILE_BYTES = {elf.SHT_NOBITS: "SHT_NOBITS", elf.SHT_NULL: "SHT_NULL"}
+
+
 def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
     layout = _LEGACY[obj.elf.byte_order]
     for osec in obj.sections_of(_LEGACY_MAPS):
         sec = osec.section
         if not osec.symbols:
             raise CollectionError(f"section {sec.name}: no map symbols")
-        if sec.type == elf.SHT_NOBITS:
-            raise CollectionError(f"section {sec.name}: legacy map definitions in SHT_NOBITS")
+        no_bytes = _NO_FILE_BYTES.get(sec.type)
+        if no_bytes is not None:
+            raise CollectionError(f"section {sec.name}: legacy map definitions in {no_bytes}")
         data = sec.data()
         for off in sorted(osec.symbols):
             sym = osec.symbols[off]

@@ -106,10 +106,10 @@ def _version(obj: ObjectFile) -> int:
         raise CollectionError(f"section {sec.name}: size {sec.size}, expected 4 (a u32)")
     data = sec.data()
     if len(data) != 4:
-        # SHT_NOBITS has a size but no bytes in the file to read the u32 from.
+        # SHT_NOBITS or SHT_NULL: a size but no bytes in the file to read the u32 from.
         raise CollectionError(
-            f"section {sec.name}: type {sec.type} (SHT_NOBITS) holds no u32 at file offset "
-            f"{sec.offset}"
+            f"section {sec.name}: type {sec.type} has no bytes in the file (a u32 expected "
+            f"at file offset {sec.offset})"
         )
     value: int = _U32[obj.elf.byte_order].unpack_from(data)[0]
     return value
