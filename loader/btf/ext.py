@@ -140,6 +140,10 @@ def _walk(data: bytes, start: int, length: int, shift: int, rec: r.Records,
     table = strings.raw if strings.base is None else None
     head = rec.ext_info_sec.unpack_from
     out: dict[str, bytes] = {}
+    # The pieces of a section named more than once (compilers name each once),
+    # joined at the end: adding each piece to the bytes so far would copy them
+    # again every time (quadratic in the number of pieces).
+    pieces: dict[str, list[bytes]] = {}
     while pos < end:
         if end - pos < 8:
             return None
@@ -162,8 +166,17 @@ def _walk(data: bytes, start: int, length: int, shift: int, rec: r.Records,
             return None
         stop = pos + (count << shift)
         prev = out.get(name)
-        out[name] = data[pos:stop] if prev is None else prev + data[pos:stop]
+        if prev is None:
+            out[name] = data[pos:stop]
+        else:
+            more = pieces.get(name)
+            if more is None:
+                pieces[name] = [prev, data[pos:stop]]
+            else:
+                more.append(data[pos:stop])
         pos = stop
+    for name, more in pieces.items():
+        out[name] = b"".join(more)
     return out
 
 
