@@ -351,3 +351,60 @@ def test_ext_section_named_many_times(packed):
     assert [rec.insn_off for rec in infos.core_relos[".text"]] == offsets
     assert {rec.access_str for rec in infos.core_relos[".text"]} == {"a"}
     assert elapsed < 15, f"{elapsed:.1f} s"
+
+
+class _CountedNames(list[str]):
+    """A symbol-name list that counts the searches made in it."""
+
+    searches = 0
+
+    def index(self, *args):  # type: ignore[no-untyped-def, override]
+        self.searches += 1
+        return super().index(*args)
+
+
+@pytest.mark.parametrize(("vars_per_datasec", "nsections"), [(1, 1), (17, 1), (17, 80)])
+def test_fixup_many_datasecs_in_linear_work(vars_per_datasec, nsections):
+    # Thousands of DATASECs to patch (fuzzed objects repeat them) over thousands
+    # of symbols: each one searched the symbols again (a few VARs by name, many
+    # by a map of the section's symbols), 20,000 of them a second per MB of
+    # input; past a few passes, one map of every section's symbols serves the
+    # rest.  The values are still the first symbol of a name in the section.
+    from loader import elf as elf_mod
+    from loader.btf import types as t
+    from loader.btf.elf import fixup_datasecs
+    from loader.btf.encode import encode_types
+    from loader.elfwrite import ObjectModel, SectionModel, SymbolModel, write_elf
+
+    nvars, ndatasecs = 40, 3000
+    secs = [f".data.{k}" for k in range(nsections)]
+    types: list[t.Type] = [t.Int("int", 4, 1, 0, 32)]
+    types += [t.Var(f"v{v}", 1, 1) for v in range(nvars)]
+    for d in range(ndatasecs):
+        entries = [(d + k) % nvars for k in range(vars_per_datasec)]
+        types.append(t.Datasec(secs[d % nsections], 0,
+                               tuple(t.VarSecinfo(2 + v, 0, 4) for v in entries)))
+    glob, obj = elf_mod.STB_GLOBAL, elf_mod.STT_OBJECT
+    symbols = [SymbolModel(f"f{i}", secs[0], 4 * i, 4, glob, obj) for i in range(3000)]
+    symbols.append(SymbolModel("v0", ".rodata", 4, 4, glob, obj))  # another section's
+    symbols += [SymbolModel(f"v{v}", sec, 8 * v, 4, glob, obj)
+                for sec in secs for v in range(nvars)]
+    symbols.append(SymbolModel("v1", secs[0], 4, 4, glob, obj))  # a later one of a name
+    model = ObjectModel(
+        sections=[*(SectionModel(sec, data=bytes(8 * nvars)) for sec in secs),
+                  SectionModel(".rodata", data=bytes(8)),
+                  SectionModel(".BTF", flags=0, data=encode_types(types))],
+        symbols=symbols)
+    blob = write_elf(model)
+    elf = ELFFile(blob)
+    names = elf._symbol_names = _CountedNames(elf.symbol_names)
+    start = time.perf_counter()
+    got = fixup_datasecs(open_raw(btf_section_bytes(elf)), elf)
+    elapsed = time.perf_counter() - start
+    assert got.index[0].tobytes() == _reference_fixup(
+        open_raw(btf_section_bytes(ELFFile(blob))), ELFFile(blob))
+    datasecs = [typ for typ in got.types() if isinstance(typ, t.Datasec)]
+    assert len(datasecs) == ndatasecs
+    assert {vsi.offset for ds in datasecs for vsi in ds.vars} == {8 * v for v in range(nvars)}
+    assert names.searches < 100  # (64 VARs looked up, a search more past the decoy)
+    assert elapsed < 10, f"{elapsed:.1f} s"

@@ -22,12 +22,26 @@ from loader.btf.spec import (
     Spec,
     open_raw,
 )
-from loader.elf import ELFFile
+from loader.elf import ELFFile, Symbol
 from loader.errors import BTFError
 
 _U32_MAX = 0xFFFFFFFF
 # Up to this many VARs, a DATASEC's symbols are looked up by name one at a time.
 _FEW_VARS = 16
+# Passes over the symbols (one per VAR looked up directly, one per section
+# mapped) before fixup_datasecs maps every section's symbols in one.
+_MAX_PASSES = 64
+
+
+def _symbols_by_section(symbols: list[Symbol]) -> dict[int, dict[str, int]]:
+    """st_shndx -> name -> value of the symbols, the first of a name winning."""
+    out: dict[int, dict[str, int]] = {}
+    for sym in reversed(symbols):
+        names = out.get(sym.shndx)
+        if names is None:
+            names = out[sym.shndx] = {}
+        names[sym.name] = sym.value
+    return out
 
 
 def btf_section_bytes(elf: ELFFile, name: str = ".BTF") -> bytes:
@@ -144,8 +158,12 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     patched: array[int] | None = None
     # Name -> value of a section's symbols, the first of a name winning: built
     # for the sections whose DATASECs have many VARs, on first use (a few VARs
-    # are looked up in the symbol names directly).
+    # are looked up in the symbol names directly).  Each costs a pass over the
+    # symbols: past _MAX_PASSES, one pass maps every section's symbols, so the
+    # work stays linear however many DATASECs there are.
     by_section: dict[int, dict[str, int]] = {}
+    passes = 0
+    every = False
     strings = spec.strings
     known, get = strings.known(), strings.get
     # VAR names read inline (as get() reads and memoises them) when it can.
@@ -168,11 +186,20 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
         vlen = info & 0xFFFF
         stop = pos + 3 + 3 * vlen
         in_section = by_section.get(shndx)
-        if in_section is None and vlen > _FEW_VARS:
-            # First of a name winning, hence reversed.
-            in_section = by_section[shndx] = {
-                sym.name: sym.value for sym in reversed(elf.symbols) if sym.shndx == shndx
-            }
+        if in_section is None:
+            if passes >= _MAX_PASSES:
+                if not every:
+                    every = True
+                    by_section = _symbols_by_section(elf.symbols)
+                in_section = by_section.setdefault(shndx, {})
+            elif vlen > _FEW_VARS:
+                # First of a name winning, hence reversed.
+                in_section = by_section[shndx] = {
+                    sym.name: sym.value for sym in reversed(elf.symbols) if sym.shndx == shndx
+                }
+                passes += 1
+            else:
+                passes += vlen
         symbols = elf.symbols
         symbol_names = elf.symbol_names
         if info & INFO_UNUSED_MASK or (
