@@ -280,6 +280,32 @@ def test_function_past_the_section_rejected() -> None:
         load_collection_spec(data)
 
 
+@pytest.mark.parametrize("fault", ["size", "past", "overlap", "ld_imm64"])
+def test_function_faults_raised_where_they_were(fault: str) -> None:
+    # Fuzz findings are keyed by the raising function: a bad function symbol is
+    # reported from _section_functions and an ld_imm64 without its second half
+    # from _ld_slots, as before the section pass was inlined (they came from
+    # _bad_function and _section_functions for a while).
+    data, ef = _obj("subprogs")
+    funcs = _text_funcs(ef)
+    text = ef.section_by_name(".text")
+    assert text is not None
+    if fault == "size":
+        _set_size(data, ef, funcs[0], 12)
+    elif fault == "past":
+        _set_size(data, ef, funcs[-1], text.size)
+    elif fault == "overlap":
+        _set_size(data, ef, funcs[0], funcs[0].size + 8)
+    else:
+        last = text.offset + text.size - 8
+        assert data[last - 8] != 0x18  # (not the second half of one)
+        data[last] = 0x18
+    with pytest.raises(CollectionError) as caught:
+        load_collection_spec(data)
+    want = "_ld_slots" if fault == "ld_imm64" else "_section_functions"
+    assert caught.traceback[-1].name == want, str(caught.value)
+
+
 def test_overlapping_functions_rejected() -> None:
     data, ef = _obj("subprogs")
     first, second = _text_funcs(ef)[:2]

@@ -337,10 +337,7 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
         add = found.add
         while ld >= 0:
             if ld >= last:
-                raise CollectionError(
-                    f"section {name}: ld_imm64 at slot {ld} (offset {ld * SLOT}) is missing "
-                    f"its second half"
-                )
+                _ld_slots(name, ld)
             add(ld * SLOT + SLOT)
             ld = codes.find(_LD_IMM64, ld + 2)
     code = SectionCode(raw, bo, halves, symbols)
@@ -455,7 +452,12 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
         code.offsets = _AT_ZERO
         code.ends = ends
     else:
-        funcs, starts, ends, tiled = _split(osec, code, size)
+        split = _split(osec, code, size)
+        if split is None:
+            # (Raised here, as before _split: fuzz findings are keyed by the
+            # raising function.)
+            raise _bad_function(osec, code, size)
+        funcs, starts, ends, tiled = split
 
     if _CALL in codes and len(pseudo_calls(raw)) > relocated_calls:
         # Most calls are helper calls, most bpf2bpf calls have relocations:
@@ -559,10 +561,22 @@ def _func_offsets(records: bytes, bo: elf.ByteOrder) -> list[int]:
 _FUNC_INFO = {"<": struct.Struct("<II"), ">": struct.Struct(">II")}
 
 
+def _ld_slots(name: str, ld: int) -> NoReturn:
+    """Raise the decoder's error for the ld_imm64 at slot ``ld``, the last one,
+    which has no second half (from here, the function that found the ld_imm64s
+    before they were found inline: fuzz findings are keyed by the raising
+    function)."""
+    raise CollectionError(
+        f"section {name}: ld_imm64 at slot {ld} (offset {ld * SLOT}) is missing "
+        f"its second half"
+    )
+
+
 def _split(osec: ObjSection, code: SectionCode, size: int,
-           ) -> tuple[list[Function], list[int], list[int], bool]:
+           ) -> tuple[list[Function], list[int], list[int], bool] | None:
     """The functions of a section (sorted by offset), checked; where each
-    starts and ends (byte offsets); whether they tile ``[0, last end)``."""
+    starts and ends (byte offsets); whether they tile ``[0, last end)``.  None
+    if a function is bad (:func:`_bad_function` says which and how)."""
     symbols = osec.symbols
     halves = code.halves
     funcs: list[Function] = []
@@ -576,7 +590,7 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
         if not fsize or (fsize | off) & 7 or end > size or off < end_prev or (
             halves and (off in halves or end in halves)
         ):
-            _bad_function(osec, sym, off, size, end_prev)
+            return None
         end_prev = end
         funcs.append(Function(sym[1], osec, off, fsize >> 3, sym[4] != _LOCAL, code, k))
         ends.append(end)
@@ -585,20 +599,29 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
     return funcs, starts, ends, not starts[0] and ends[:-1] == starts[1:]
 
 
-def _bad_function(osec: ObjSection, sym: elf.Symbol, off: int, size: int,
-                  end_prev: int) -> NoReturn:
-    """Raise what is wrong with function ``sym`` at ``off`` (something is)."""
-    where = f"section {osec.name}: function {sym.name!r} at offset {off}"
-    if sym.size == 0 or sym.size % SLOT or off % SLOT:
-        raise CollectionError(f"{where}: size {sym.size} or offset is not a whole "
-                              f"number of instructions")
-    if off + sym.size > size:
-        raise CollectionError(f"{where}: size {sym.size} runs past the section "
-                              f"({size} bytes)")
-    if off < end_prev:
-        raise CollectionError(f"{where}: overlaps the previous function (ends at "
-                              f"{end_prev})")
-    raise CollectionError(f"{where}: starts or ends inside an ld_imm64")
+def _bad_function(osec: ObjSection, code: SectionCode, size: int) -> CollectionError:
+    """What is wrong with the first bad function of a section that :func:`_split`
+    refused (one is), for the caller to raise."""
+    symbols = osec.symbols
+    halves = code.halves
+    end_prev = 0
+    for off in sorted(symbols):
+        sym = symbols[off]
+        end = off + sym.size
+        where = f"section {osec.name}: function {sym.name!r} at offset {off}"
+        if sym.size == 0 or sym.size % SLOT or off % SLOT:
+            return CollectionError(f"{where}: size {sym.size} or offset is not a whole "
+                                   f"number of instructions")
+        if end > size:
+            return CollectionError(f"{where}: size {sym.size} runs past the section "
+                                   f"({size} bytes)")
+        if off < end_prev:
+            return CollectionError(f"{where}: overlaps the previous function (ends at "
+                                   f"{end_prev})")
+        if halves and (off in halves or end in halves):
+            return CollectionError(f"{where}: starts or ends inside an ld_imm64")
+        end_prev = end
+    return CollectionError(f"section {osec.name}: no bad function found")  # (unreachable)
 
 
 def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
