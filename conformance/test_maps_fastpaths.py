@@ -14,7 +14,7 @@ import pytest
 from conformance.conftest import CORPUS_OBJ
 from loader import elf
 from loader.btf.elf import btf_section_bytes
-from loader.btf.spec import open_raw
+from loader.btf.spec import Spec, open_raw
 from loader.collection import load_collection_spec
 from loader.collection import maps as maps_mod
 from loader.collection.maps import _MEMBER_CODES
@@ -38,17 +38,23 @@ def _careful(data: bytes) -> str:
         return _outcome(data)
 
 
-def _member_type_words(data: bytes) -> tuple[list[int], int, str]:
-    """File offsets of the type id word of every member of every map definition
-    struct (a STRUCT whose members all have map member names), the BTF's end id,
-    and its byte order."""
+def _btf_types(data: bytes) -> tuple[Spec, int, str]:
+    """The object's unfixed .BTF, the file offset of its type section, and the
+    byte order."""
     ef = elf.ELFFile(data)
     bo = ef.byte_order
     btf_sec = ef.section_by_name(".BTF")
     assert btf_sec is not None
     spec = open_raw(btf_section_bytes(ef), None)
     hdr_len, type_off = struct.unpack_from(bo + "II", data, btf_sec.offset + 4)
-    types = btf_sec.offset + hdr_len + type_off
+    return spec, btf_sec.offset + hdr_len + type_off, bo
+
+
+def _member_type_words(data: bytes) -> tuple[list[int], int, str]:
+    """File offsets of the type id word of every member of every map definition
+    struct (a STRUCT whose members all have map member names), the BTF's end id,
+    and its byte order."""
+    spec, types, bo = _btf_types(data)
     words, offsets = spec.index
     out = []
     for pos in offsets:
@@ -91,13 +97,7 @@ def test_type_headers_fast_equals_careful(name: str) -> None:
     # kind of its neighbours (the __uint, key/value size and 'values' readers take
     # only plain headers and leave the rest to the careful path).
     data = (CORPUS_OBJ / name).read_bytes()
-    ef = elf.ELFFile(data)
-    bo = ef.byte_order
-    btf_sec = ef.section_by_name(".BTF")
-    assert btf_sec is not None
-    spec = open_raw(btf_section_bytes(ef), None)
-    hdr_len, type_off = struct.unpack_from(bo + "II", data, btf_sec.offset + 4)
-    types = btf_sec.offset + hdr_len + type_off
+    spec, types, bo = _btf_types(data)
     words, offsets = spec.index
     u32 = struct.Struct(bo + "I")
     for pos in offsets:
