@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from loader.asm.instruction import Instruction
 from loader.btf.ext import CoreRelo, FuncInfo, LineInfo
@@ -119,6 +119,30 @@ ProgramBody = tuple[list[Instruction], list[tuple[int, FuncInfo]], list[tuple[in
                     list[tuple[int, CoreRelo]]]
 
 _new_object = object.__new__
+_T = TypeVar("_T")
+
+
+class _Built(Generic[_T]):
+    """A ProgramSpec attribute the deferred body builds: reading or replacing it
+    runs the body first (once), so no access sees the unbuilt state."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot: str) -> None:
+        self.slot = slot
+
+    def __get__(self, spec: ProgramSpec | None, owner: type[ProgramSpec]) -> _T:
+        if spec is None:  # looked up on the class: there is no value to build
+            raise AttributeError(self.slot.lstrip("_"))
+        if spec._body is not None:
+            spec._build()
+        value: _T = getattr(spec, self.slot)
+        return value
+
+    def __set__(self, spec: ProgramSpec, value: _T) -> None:
+        if spec._body is not None:
+            spec._build()
+        setattr(spec, self.slot, value)
 
 _PROGRAM_FIELDS = (
     "name", "section", "type", "attach_type", "flags", "attach_to", "license",
@@ -224,53 +248,10 @@ class ProgramSpec:
          self._core_relos) = body()
         self._body = None
 
-    @property
-    def instructions(self) -> list[Instruction]:
-        if self._body is not None:
-            self._build()
-        return self._instructions
-
-    @instructions.setter
-    def instructions(self, value: list[Instruction]) -> None:
-        if self._body is not None:
-            self._build()
-        self._instructions = value
-
-    @property
-    def func_infos(self) -> list[tuple[int, FuncInfo]]:
-        if self._body is not None:
-            self._build()
-        return self._func_infos
-
-    @func_infos.setter
-    def func_infos(self, value: list[tuple[int, FuncInfo]]) -> None:
-        if self._body is not None:
-            self._build()
-        self._func_infos = value
-
-    @property
-    def line_infos(self) -> list[tuple[int, LineInfo]]:
-        if self._body is not None:
-            self._build()
-        return self._line_infos
-
-    @line_infos.setter
-    def line_infos(self, value: list[tuple[int, LineInfo]]) -> None:
-        if self._body is not None:
-            self._build()
-        self._line_infos = value
-
-    @property
-    def core_relos(self) -> list[tuple[int, CoreRelo]]:
-        if self._body is not None:
-            self._build()
-        return self._core_relos
-
-    @core_relos.setter
-    def core_relos(self, value: list[tuple[int, CoreRelo]]) -> None:
-        if self._body is not None:
-            self._build()
-        self._core_relos = value
+    instructions: _Built[list[Instruction]] = _Built("_instructions")
+    func_infos: _Built[list[tuple[int, FuncInfo]]] = _Built("_func_infos")
+    line_infos: _Built[list[tuple[int, LineInfo]]] = _Built("_line_infos")
+    core_relos: _Built[list[tuple[int, CoreRelo]]] = _Built("_core_relos")
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f) for f in _PROGRAM_FIELDS)
