@@ -29,33 +29,46 @@ def _opts(tmp_path: Path, **kw) -> runner.Options:
     corpus.mkdir(exist_ok=True)
     # A padded seed: the crashing mutants carry the padding, minimisation drops it.
     (corpus / "seed").write_bytes(b"BPFa" + b"padding " * 8)
+    # And one near miss per planted bug (one byte value off '!', '#' and '?'), so
+    # that each is about as likely to be hit as the others.
+    for tag in b' ">':
+        (corpus / f"near-{tag:02x}").write_bytes(b"BPF" + bytes([tag]) + b"padding " * 8)
     return runner.Options(target=PLANTED, corpus=corpus, regress_root=tmp_path / "regress",
                           use_seeds=False, timeout_s=1, **kw)
 
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
+    """Runs of 15 s on one corpus and regress dir until every planted bug is filed
+    (at most three).  Which bug libFuzzer hits first is chance, and each hang costs
+    a 1 s timeout plus a restart: one 15 s run once filed only the hang."""
     tmp = tmp_path_factory.mktemp("fuzz")
-    summary = runner.run(_opts(tmp, time_s=15), workdir=tmp / "work")
-    return tmp, summary
+    summaries: list[runner.Summary] = []
+    while len(summaries) < 3:
+        summaries.append(runner.run(_opts(tmp, time_s=15), workdir=tmp / f"work{len(summaries)}"))
+        if {f.key for s in summaries for f in s.findings} >= KEYS:
+            break
+    return tmp, summaries
 
 
 def test_crashes_are_found_and_deduplicated(first_run):
-    _tmp, summary = first_run
-    assert summary.execs > 1000
-    assert summary.coverage > 0
+    _tmp, summaries = first_run
+    assert summaries[0].execs > 1000
+    assert summaries[0].coverage > 0
     # libFuzzer restarts after each crash, so the same bugs are hit many times ...
-    assert summary.artifacts >= 2
-    # ... but each is filed once.
-    assert {f.key for f in summary.findings} == KEYS
-    assert all(f.new for f in summary.findings)
-    kinds = {f.key.split()[0]: f.kind for f in summary.findings}
+    assert sum(s.artifacts for s in summaries) >= 2
+    # ... but each is filed once, by the run that first hit it.
+    found = [f for s in summaries for f in s.findings]
+    assert {f.key for f in found} == KEYS
+    new = [f.key for f in found if f.new]
+    assert sorted(new) == sorted(KEYS)
+    kinds = {f.key.split()[0]: f.kind for f in found}
     assert kinds == {"IndexError": "crash", "ZeroDivisionError": "crash",
                      "InputTimeout": "timeout"}
 
 
 def test_findings_are_minimised_and_written_with_trace(first_run):
-    tmp, _summary = first_run
+    tmp, _summaries = first_run
     files = regress_files(tmp / "regress")
     assert [t for t, _ in files] == ["fuzz_planted"] * 3
     for _target, path in files:
@@ -69,14 +82,14 @@ def test_findings_are_minimised_and_written_with_trace(first_run):
 
 
 def test_replay_fails_on_an_unfixed_finding(first_run):
-    tmp, _summary = first_run
+    tmp, _summaries = first_run
     for _target, path in regress_files(tmp / "regress"):
         outcome = replay_file(PLANTED, path)
         assert outcome.status == "finding" and outcome.key in KEYS
 
 
 def test_second_run_files_nothing_new(first_run):
-    tmp, _summary = first_run
+    tmp, _summaries = first_run
     before = sorted(p.name for p in (tmp / "regress" / "fuzz_planted").iterdir())
     summary = runner.run(_opts(tmp, time_s=6, minimize=False), workdir=tmp / "work2")
     assert summary.findings, "the planted bugs were not hit again"
