@@ -5,7 +5,8 @@ nothing a user can see.  Each tree runs in its own interpreter over the same
 inputs (every corpus object plus ``-n`` deterministic mutants made with the fuzz
 mutators), and writes one line per input: a digest of the whole spec (maps,
 variables, externs, programs with their linked instructions and .BTF.ext lists,
-the BTF types) or the error class and message.  Lines are then compared.
+the BTF types) or the error class, the function that raised it and the message.
+Lines are then compared.
 
     python -m bench.loader_diff /tmp/base          # baseline tree vs this one
     python -m bench.loader_diff /tmp/base -n 5000
@@ -68,13 +69,31 @@ def describe(data: bytes) -> str:
             parts.append(repr(spec.btf.types()))
         text = "OK " + "\n".join(parts)
     except LoaderError as exc:
-        text = f"ERR {type(exc).__name__}: {exc}"
+        # Where it was raised counts too: fuzz findings are filed by the raising
+        # function, so a rewrite that moves an error gives old findings new keys.
+        text = f"ERR {type(exc).__name__} in {_raiser(exc)}: {exc}"
     except RecursionError:
         text = "CRASH RecursionError"
     except Exception as exc:  # a crash is an outcome to compare
         text = f"CRASH {type(exc).__name__}: {exc}"
     digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
     return f"{digest} {text.split(' ', 1)[0]} {text[:160]!r}"
+
+
+def _raiser(exc: BaseException) -> str:
+    """``module:function`` of the innermost frame inside the loader package."""
+    import loader
+
+    root = Path(loader.__file__).resolve().parent.parent
+    where = "?"
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = Path(code.co_filename)
+        if path.is_relative_to(root / "loader"):
+            where = f"{path.relative_to(root).with_suffix('')}:{code.co_name}"
+        tb = tb.tb_next
+    return where
 
 
 def _child(tree: str, inputs: str, out: str) -> None:
