@@ -323,8 +323,9 @@ class BTFWords:
         sec = osec.section
         sec_name, sec_size = sec.name, sec.size
         data = sec.data()
-        # Definitions must be all zeroes; in a section of nothing else, every one is.
-        zeroes = not data.tobytes().strip(b"\0")
+        # Definitions must be all zeroes; in a section of nothing else, every one is
+        # (one compare: strip() walks the bytes one at a time).
+        zeroes = data.tobytes() == bytes(len(data))
         symbols = osec.symbols
         known, fields = self.known, self.fields
         new: dict[str, MapSpec] = {}
