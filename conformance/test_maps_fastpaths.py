@@ -111,3 +111,28 @@ def test_type_headers_fast_equals_careful(name: str) -> None:
             u32.pack_into(b, place, new)
             mutant = bytes(b)
             assert _outcome(mutant) == _careful(mutant), (name, pos, hex(new))
+
+
+@pytest.mark.parametrize("name", ("maps_btf.el.o", "maps_btf.eb.o", "map_in_map.el.o"))
+def test_key_value_struct_members_fast_equals_careful(name: str) -> None:
+    # A struct key or value's size is read from the words when every member's type
+    # id is in range and its name inside the string table: point each member's
+    # type and name of every other struct out of range and compare.
+    data = (CORPUS_OBJ / name).read_bytes()
+    spec, types, bo = _btf_types(data)
+    words, offsets = spec.index
+    u32 = struct.Struct(bo + "I")
+    checked = 0
+    for pos in offsets:
+        info = words[pos + 1]
+        if (info >> 24) & 0x1F not in (4, 5):  # STRUCT, UNION
+            continue
+        for i in range(info & 0xFFFF):
+            for word, new in ((0, 0xFFFFFF), (0, 0xFFFFFFFF), (1, spec.end_type_id),
+                              (1, 0xFFFFFFFF)):
+                b = bytearray(data)
+                u32.pack_into(b, types + 4 * (pos + 3 + 3 * i + word), new)
+                mutant = bytes(b)
+                assert _outcome(mutant) == _careful(mutant), (name, pos, i, word, new)
+                checked += 1
+    assert checked

@@ -229,6 +229,7 @@ _VOLATILE_INFO = r.BTF_KIND_VOLATILE << 24
 _PROTO_INFO = r.BTF_KIND_FUNC_PROTO << 24
 # info & 0x7FFF0000 of a STRUCT with no unused bits (kflag and vlen masked off).
 _STRUCT_INFO = r.BTF_KIND_STRUCT << 24
+_UNION_INFO = r.BTF_KIND_UNION << 24
 # Member codes for BTFWords.fields: the __uint members first (up to _PINNING).
 (_TYPE, _MAX_ENTRIES, _MAP_FLAGS, _KEY_SIZE, _VALUE_SIZE, _MAP_EXTRA, _NUMA_NODE, _PINNING,
  _KEY, _VALUE, _VALUES) = range(11)
@@ -887,6 +888,14 @@ class BTFWords:
             if info == _INT_INFO and not words[pos + 3] & 0xF000FF00:
                 size: int = words[pos + 2]
                 return size
+            if info & 0x7FFF0000 == _STRUCT_INFO or info & 0x7FFF0000 == _UNION_INFO:
+                # (A struct key or value.)  What the walk checks: every member's type
+                # id in range and name readable (inside the table: readable).
+                stop = pos + 3 + 3 * (info & 0xFFFF)
+                if stop == pos + 3 or (max(words[pos + 4:stop:3]) < end
+                                       and max(words[pos + 3:stop:3]) < below):
+                    size = words[pos + 2]
+                    return size
             break
         mult = 1
         for _ in range(MAX_RESOLVE_DEPTH):
