@@ -11,6 +11,7 @@ accepted as well.
 
 from __future__ import annotations
 
+import operator
 import struct
 
 from loader import elf
@@ -36,6 +37,9 @@ _PROG_ARRAY = int(MapType.PROG_ARRAY)
 _ARRAY_OF_MAPS = int(MapType.ARRAY_OF_MAPS)
 _HASH_OF_MAPS = int(MapType.HASH_OF_MAPS)
 _LEGACY_MAPS, _BTF_MAPS, _PROGRAM = Kind.LEGACY_MAPS, Kind.BTF_MAPS, Kind.PROGRAM
+_STT_FUNC = elf.STT_FUNC
+# A placed map's start: a C key for the sort (a Python key function is a call per map).
+_START_OF = operator.itemgetter(0)
 
 
 # Section types with a size but no bytes in the file (a section named "maps" is
@@ -242,6 +246,7 @@ _MEMBER_CODES = {
 }
 _RAW_CODES = {name.encode("ascii"): code for name, code in _MEMBER_CODES.items()}
 _UNSEEN = (-1, -1)
+_GLOBAL_ALLOCATED = r.BTF_VAR_GLOBAL_ALLOCATED
 
 
 class BTFWords:
@@ -338,7 +343,7 @@ class BTFWords:
                 return None
             vpos = offsets[vt - first]
             # A VAR (no kflag, vlen or unused bits), global, whose type is a type.
-            if (words[vpos + 1] != _VAR_INFO or words[vpos + 3] != r.BTF_VAR_GLOBAL_ALLOCATED
+            if (words[vpos + 1] != _VAR_INFO or words[vpos + 3] != _GLOBAL_ALLOCATED
                     or words[vpos + 2] >= end):
                 return None
             name = known(words[vpos])
@@ -346,8 +351,9 @@ class BTFWords:
                 name = self.name(words[vpos])
             if not name or stop > sec_size:
                 return None
+            # (Symbol fields by position, name 1: a namedtuple attribute costs more.)
             sym = symbols.get(start)
-            if sym is None or sym.name != name or name in out or name in new:
+            if sym is None or sym[1] != name or name in out or name in new:
                 return None
             if not zeroes and _first_nonzero(data, start, stop) >= 0:
                 return None
@@ -545,7 +551,7 @@ class BTFWords:
                     if words[pos] < below:
                         if kind == _STRUCT_INFO:
                             return r.BTF_KIND_STRUCT, target
-                        if kind == _PROTO_INFO and self.proto_ok(target):
+                        if kind == _PROTO_INFO and self.proto_ok_at(pos):
                             return r.BTF_KIND_FUNC_PROTO, target
         pos = self._pos(type_id)
         if pos < 0 or (words[pos + 1] >> 24) & 0x1F != r.BTF_KIND_ARRAY:
@@ -611,7 +617,7 @@ class BTFWords:
                     and first <= target < end):
                 pos = offsets[target - first]
                 if (words[pos + 1] & 0x7FFF0000 == _PROTO_INFO
-                        and words[pos] < self.names_below and self.proto_ok(target)):
+                        and words[pos] < self.names_below and self.proto_ok_at(pos)):
                     return True
         target = self.pointee(type_id)
         return bool(target) and (
@@ -1091,7 +1097,7 @@ def _load_values(
     if not relocations:
         return
     if len(placed) > 1:
-        placed.sort(key=_start_of)
+        placed.sort(key=_START_OF)
     by_index = obj.by_index
     # Relocations in offset order fill one map's slots after another (an owner
     # never comes back: it would own every offset in between): each map's
@@ -1125,7 +1131,7 @@ def _load_values(
             )
         kind = by_index[sym[7]].kind
         if spec.type == _PROG_ARRAY:
-            if kind is not _PROGRAM or sym[5] != elf.STT_FUNC:
+            if kind is not _PROGRAM or sym[5] != _STT_FUNC:
                 raise RelocationError(
                     f"{_where(osec, off, sym)}: prog array slot must point to a function"
                 )
@@ -1136,10 +1142,6 @@ def _load_values(
         items.append(MapKV(rel // POINTER_SIZE, sym[1]))
     if owner is not None:
         owner[2].contents = tuple(items)
-
-
-def _start_of(place: _Placed) -> int:
-    return place[0]
 
 
 def _where(osec: ObjSection, off: int, sym: elf.Symbol) -> str:
