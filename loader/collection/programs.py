@@ -636,20 +636,25 @@ def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
     relocated = osec.relocations
     halves = code.halves
     bo = code.byte_order
+    i32 = _I32[bo]
+    symbols = osec.symbols
+    fix = code.fixes.append
+    call = calls.append
     for match in (_PSEUDO_CALL_LE if bo == "<" else _PSEUDO_CALL_BE).finditer(raw):
         off = match.start()
-        if off % SLOT or off in relocated or off in halves:
+        if off & 7 or off in relocated or off in halves:
             continue  # not at an instruction (or an ld_imm64's second half)
-        imm = _I32[bo](raw, off + 4)[0]
+        imm = i32(raw, off + 4)[0]
         dest = off + (imm + 1) * SLOT
-        target = osec.symbols.get(dest)
+        target = symbols.get(dest)
         if target is None:
             raise RelocationError(
                 f"section {osec.name}: bpf2bpf call at offset {off} (imm {imm}) has "
                 f"no relocation and no function at offset {dest}"
             )
-        code.fixes.append((off, (_PSEUDO_CALL, -1, target.name)))
-        calls.append((off, target.name))
+        ref = target[1]  # (the name: a namedtuple attribute is a call)
+        fix((off, (_PSEUDO_CALL, -1, ref)))
+        call((off, ref))
 
 
 # A call opcode followed by a register byte with src BPF_PSEUDO_CALL (the high
