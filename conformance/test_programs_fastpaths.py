@@ -179,7 +179,7 @@ def test_corpus_relocations_are_what_resolve_says(corpus_objects):
         functions = programs_mod.load_functions(obj, relocator, ext, packed)
         fixes = {}
         for fn in functions.values():
-            fixes[fn.section.name] = dict(fn.code.fixes)
+            fixes[fn.section] = dict(fn._code.fixes)
         bo = obj.elf.byte_order
         unpack = struct.Struct(bo + "BBhi").unpack_from
         for osec in obj.sections_of(Kind.PROGRAM):
@@ -202,14 +202,19 @@ def test_corpus_one_function_sections_match_split(corpus_objects):
         obj, relocator, ext, packed = _opened(data)
         functions = programs_mod.load_functions(obj, relocator, ext, packed)
         for osec in obj.sections_of(Kind.PROGRAM):
-            mine = [fn for fn in functions.values() if fn.section is osec]
-            if len(mine) != 1 or mine[0].offset or mine[0].slots * 8 != osec.section.size:
+            mine = [fn for fn in functions.values() if fn._code.symbols is osec.symbols]
+            if (len(mine) != 1 or mine[0].section_offset
+                    or mine[0].insn_slots * 8 != osec.section.size):
                 continue
-            code = mine[0].code
-            split, starts, ends, tiled = programs_mod._split(osec, code, osec.section.size)
-            fields = ("name", "offset", "slots", "global_binding", "start", "end")
+            code = mine[0]._code
+            split, starts, ends, tiled = programs_mod._split(
+                osec, code, osec.section.size, mine[0].license, mine[0].kernel_version)
+            fields = ("name", "section", "type", "attach_type", "flags", "attach_to",
+                      "license", "kernel_version", "insn_slots", "byte_order", "linked",
+                      "section_offset", "autoload", "global_binding", "_index", "_callees")
             assert [getattr(split[0], f) for f in fields] == [
-                getattr(mine[0], f) for f in fields], (name, osec.name)
+                getattr(mine[0], f) for f in fields if f != "_callees"] + [()], (name, osec.name)
+            assert code.function_bounds() == [(0, len(code.decoded()))]
             assert (starts, ends, tiled) == ([0], [osec.section.size], True)
             checked += 1
     assert checked
@@ -223,19 +228,19 @@ def test_corpus_ld_slots_are_the_decoders(corpus_objects):
         obj, relocator, ext, packed = _opened(data)
         functions = programs_mod.load_functions(obj, relocator, ext, packed)
         for fn in functions.values():
-            code = fn.code
+            code = fn._code
             assert code.lds == decode_slots(code.raw, code.byte_order)[1]
             checked += bool(code.lds)
     assert checked
 
 
 class _Fn:
-    """What linker.link reads of a Function."""
+    """What linker.link reads of a function's ProgramSpec."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.callees: list[str] = []
-        self.section = self
+        self._callees: list[str] = []
+        self.section = name
 
 
 def _reference_link(program, functions):
@@ -245,7 +250,7 @@ def _reference_link(program, functions):
     order = []
 
     def walk(fn):
-        for name in fn.callees:
+        for name in fn._callees:
             if name not in seen:
                 seen.add(name)
                 order.append(functions[name])
@@ -265,7 +270,7 @@ def test_link_order_matches_reference_walk(corpus_objects):
         functions = {f"f{i}": _Fn(f"f{i}") for i in range(count)}
         for fn in functions.values():
             if rng.random() < 0.6:
-                fn.callees = [f"f{rng.randrange(count)}" for _ in range(rng.randint(1, 5))]
+                fn._callees = [f"f{rng.randrange(count)}" for _ in range(rng.randint(1, 5))]
         for fn in functions.values():
             got = linker.link(fn, functions, {})
             assert got == _reference_link(fn, functions)

@@ -10,6 +10,9 @@ order matters beyond taste: the kernel's program tag hashes the submitted
 instructions, so only the same order gives the same tag as a libbpf load.
 Appended instructions are copies: programs never share an Instruction
 object, so fixing call offsets in one cannot disturb another.
+
+The functions are the loader's unlinked ProgramSpecs (one per function, see
+``ProgramSpec.function``): their ``_callees`` were collected at open.
 """
 
 from __future__ import annotations
@@ -17,37 +20,39 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from loader.asm.instruction import Instruction
-from loader.collection.programs import Function
+from loader.collection.spec import FunctionCode, ProgramSpec
 from loader.errors import RelocationError
 
 
-def link(program: Function, functions: dict[str, Function],
-         callees: dict[str, list[Function]]) -> list[Function]:
+def link(program: ProgramSpec, functions: dict[str, ProgramSpec],
+         callees: dict[str, list[ProgramSpec]]) -> list[ProgramSpec]:
     """The functions to append to ``program``, in order.  Each starts at the
     index that the code before it adds up to (the program's own instructions,
     then each appended function's)."""
-    if not program.callees:
+    if not program._callees:
         return []  # most programs call nothing: no walk
     first = callees_of(program, functions, callees)
     for fn in first:
-        if fn.callees:
+        if fn._callees:
             break
     else:
         # The usual graph: what the program calls calls nothing.  The list
         # has no repeats; only a call to itself is left out.
         return [fn for fn in first if fn is not program]
-    seen = {program}
-    order: list[Function] = []
+    # By name (unique among the functions; a ProgramSpec is unhashable).
+    seen = {program.name}
+    order: list[ProgramSpec] = []
     # An explicit stack of iterators rather than recursion: call chains in
     # fuzzed objects can be longer than Python's recursion limit.  Each loop
     # resumes the innermost walk where it stopped.
-    stack: list[Iterator[Function]] = [iter(first)]
+    stack: list[Iterator[ProgramSpec]] = [iter(first)]
     while stack:
         for fn in stack[-1]:
-            if fn not in seen:
-                seen.add(fn)
+            name = fn.name
+            if name not in seen:
+                seen.add(name)
                 order.append(fn)
-                if fn.callees:
+                if fn._callees:
                     stack.append(iter(callees_of(fn, functions, callees)))
                     break
         else:
@@ -55,19 +60,19 @@ def link(program: Function, functions: dict[str, Function],
     return order
 
 
-def callees_of(fn: Function, functions: dict[str, Function],
-               cache: dict[str, list[Function]]) -> list[Function]:
+def callees_of(fn: ProgramSpec, functions: dict[str, ProgramSpec],
+               cache: dict[str, list[ProgramSpec]]) -> list[ProgramSpec]:
     """The functions ``fn`` references, each once, in order of first reference
     (a repeat is already seen when the walk meets it again)."""
     found = cache.get(fn.name)
     if found is None:
         # Collected at open from the relocations: no instruction is decoded.
         found = []
-        for name in dict.fromkeys(fn.callees):
+        for name in dict.fromkeys(fn._callees):
             callee = functions.get(name)
             if callee is None:
                 raise RelocationError(
-                    f"section {fn.section.name}: function {fn.name!r} calls {name!r}, "
+                    f"section {fn.section}: function {fn.name!r} calls {name!r}, "
                     f"which is not defined in this object"
                 )
             found.append(callee)
@@ -75,5 +80,6 @@ def callees_of(fn: Function, functions: dict[str, Function],
     return found
 
 
-def copy_instructions(fn: Function) -> list[Instruction]:
-    return [ins.copy() for ins in fn.instructions]
+def copy_instructions(code: FunctionCode, index: int) -> list[Instruction]:
+    """Copies of the instructions of function ``index`` of ``code``."""
+    return [ins.copy() for ins in code.instructions_of(index)]

@@ -15,6 +15,7 @@ raised at open.
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from array import array
@@ -40,8 +41,9 @@ from loader.btf.ext import (
 from loader.btf.strings import StringTable
 from loader.collection.objfile import KCONFIG_SEC, Kind, ObjectFile, ObjSection
 from loader.collection.relocations import SLOT, Relocator
-from loader.collection.spec import ExternSpec, MapSpec, ProgramBody
+from loader.collection.spec import ExternSpec, MapSpec, ProgramBody, ProgramSpec
 from loader.errors import CollectionError, InstructionError, RelocationError
+from loader.sections import program_section
 
 _SLOT_FMT = {"<": struct.Struct("<BBhi"), ">": struct.Struct(">BBhi")}
 # The imm field of a slot, unsigned (data offsets) and signed (call offsets).
@@ -74,6 +76,7 @@ _UNDEF = Kind.UNDEF
 # records at the usual places) are recognised inline; tests turn it off to
 # compare with _split and _attach_ext.
 _INLINE_SHAPES = True
+_new_function = ProgramSpec.function
 
 
 # The second halves of a section without ld_imm64s.
@@ -90,9 +93,9 @@ class SectionCode:
     all it takes to turn slots and byte offsets into indices (done when
     decoding, for fixes).  ``offsets`` and ``ends`` are where
     the functions start and end (bytes, by offset), ``symbols`` the section's
-    function symbols by offset: not the Function objects, which point here (no
-    reference cycle, so a spec is freed by reference counting rather than by
-    the cyclic GC).
+    function symbols by offset: not the functions' ProgramSpecs, which point
+    here (no reference cycle, so a spec is freed by reference counting rather
+    than by the cyclic GC).
 
     The .BTF.ext records of each function (``infos``: func_infos, line_infos,
     core_relos) are built when the section is decoded, from the packed records
@@ -193,6 +196,28 @@ class SectionCode:
         self.insns = insns
         return insns
 
+    def instructions_of(self, index: int) -> list[Instruction]:
+        """The instructions of function ``index`` (section-wide Instruction
+        objects, decoding the section first)."""
+        insns = self.decoded()
+        first, last = self.function_bounds()[index]
+        return insns[first:last]
+
+    def infos_of(self, index: int) -> _Infos:
+        """The .BTF.ext records of function ``index`` (placed when the section
+        is decoded)."""
+        self.decoded()
+        assert self.infos is not None
+        return self.infos[index]
+
+    def program_body(self, index: int) -> ProgramBody:
+        """The code and .BTF.ext lists of function ``index`` as a program that
+        links nothing (the body of the ProgramSpec of that function)."""
+        insns = self.instructions_of(index)  # decodes first: records are placed then
+        assert self.infos is not None
+        func_infos, line_infos, core_relos = self.infos[index]
+        return insns, list(func_infos), list(line_infos), list(core_relos)
+
 
 # A function's .BTF.ext records, each at an index into its instructions:
 # (func_infos, line_infos, core_relos).
@@ -200,77 +225,20 @@ _Infos = tuple[list[tuple[int, FuncInfo]], list[tuple[int, LineInfo]],
                list[tuple[int, CoreRelo]]]
 
 
-class Function:
-    """One function of a program section (see the module docstring)."""
-
-    __slots__ = ("callees", "code", "global_binding", "index", "name", "offset", "section",
-                 "slots")
-
-    def __init__(self, name: str, section: ObjSection, offset: int, slots: int,
-                 global_binding: bool, code: SectionCode, index: int) -> None:
-        self.name = name
-        self.section = section
-        self.offset = offset
-        self.slots = slots
-        self.global_binding = global_binding
-        self.code = code
-        # Position among its section's functions (by offset).
-        self.index = index
-        # Functions referenced (calls, callbacks), in instruction order.
-        self.callees: Sequence[str] = ()
-
-    @property
-    def start(self) -> int:
-        """Section-wide index of the first instruction."""
-        return self.code.function_bounds()[self.index][0]
-
-    @property
-    def end(self) -> int:
-        """Section-wide index one past the last instruction."""
-        return self.code.function_bounds()[self.index][1]
-
-    def __repr__(self) -> str:
-        return (f"Function(name={self.name!r}, section={self.section.name!r}, "
-                f"offset={self.offset}, slots={self.slots})")
-
-    @property
-    def instructions(self) -> list[Instruction]:
-        code = self.code
-        insns = code.decoded()
-        first, last = code.function_bounds()[self.index]
-        return insns[first:last]
-
-    def _infos(self) -> _Infos:
-        code = self.code
-        code.decoded()  # the records are placed then
-        assert code.infos is not None
-        return code.infos[self.index]
-
-    @property
-    def func_infos(self) -> list[tuple[int, FuncInfo]]:
-        return self._infos()[0]
-
-    @property
-    def line_infos(self) -> list[tuple[int, LineInfo]]:
-        return self._infos()[1]
-
-    @property
-    def core_relos(self) -> list[tuple[int, CoreRelo]]:
-        return self._infos()[2]
-
-    def __call__(self) -> ProgramBody:
-        """The code and .BTF.ext lists of a program that links nothing (a
-        Function is its own ProgramSpec body builder: no bound method each)."""
-        insns = self.instructions  # decodes the section first: records are placed then
-        func_infos, line_infos, core_relos = self._infos()
-        return insns, list(func_infos), list(line_infos), list(core_relos)
-
-
 def load_functions(
     obj: ObjectFile, relocator: Relocator, ext: ExtInfos | None,
-    packed_lines: dict[str, bytes] | None = None,
-) -> dict[str, Function]:
-    out: dict[str, Function] = {}
+    packed_lines: dict[str, bytes] | None = None, license_text: str = "", version: int = 0,
+    programs: dict[str, ProgramSpec] | None = None, hidden: dict[str, ProgramSpec] | None = None,
+) -> dict[str, ProgramSpec]:
+    """Every function of the program sections, by name: the ProgramSpec of
+    each, unlinked (``reader._link`` links the programs that call anything).
+    The functions of ``.text`` also go to ``hidden``, the others (programs) to
+    ``programs``, in order."""
+    out: dict[str, ProgramSpec] = {}
+    if programs is None:
+        programs = {}
+    if hidden is None:
+        hidden = {}
     bo = obj.elf.byte_order
     little = bo == "<"
     packed = ext if isinstance(ext, PackedExtInfos) else None
@@ -280,38 +248,55 @@ def load_functions(
         _I32[bo], obj.btf.strings if obj.btf is not None else None,
         packed, None if packed is not None else ext, packed_lines, _LINE_STRUCTS[bo],
         (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).findall, obj.elf.section_bytes,
+        license_text, version,
     )
-    for osec in obj.by_index.values():
+    text_index = obj.text_index
+    for index, osec in obj.by_index.items():
         if osec.kind is not _PROGRAM_SECTION:
             continue
+        dest = hidden if index == text_index else programs
         for fn in _section_functions(osec, ctx):
-            if fn.name in out:
-                other = out[fn.name].section.name
+            name = fn.name
+            if name in out:
+                other = out[name].section
                 raise CollectionError(
-                    f"section {osec.name}: function {fn.name!r} at offset {fn.offset} "
+                    f"section {osec.name}: function {name!r} at offset {fn.section_offset} "
                     f"duplicates one in section {other}"
                 )
-            out[fn.name] = fn
+            out[name] = dest[name] = fn
     return out
+
+
+# The table walk is linear in libbpf's 116 entries; objects repeat a handful of
+# names, so remember them (bounded: fuzzers make up endless names).
+@functools.lru_cache(maxsize=1024)
+def _section_def(name: str) -> tuple[int, int, int, str, bool]:
+    """(program type, expected attach type, load flags, attach target, autoload)."""
+    ps = program_section(name)
+    atype = ps.expected_attach_type
+    return (int(ps.prog_type), int(atype) if atype is not None else 0, int(ps.load_flags),
+            ps.attach_target or "", ps.autoload)
 
 
 # (byte order, little-endian?, relocator, sections by index, maps, externs,
 # u32 and s32 readers, BTF strings,
 # .BTF.ext all packed, .BTF.ext otherwise, packed line records, line record
-# Structs, bpf2bpf call pattern finder, section contents by index)
+# Structs, bpf2bpf call pattern finder, section contents by index, license,
+# kernel version)
 _Context = tuple[
     elf.ByteOrder, bool, Relocator, dict[int, ObjSection], dict[str, MapSpec],
     dict[str, ExternSpec], Callable[[bytes, int], tuple[int]],
     Callable[[bytes, int], tuple[int]], StringTable | None,
     PackedExtInfos | None, ExtInfos | None, dict[str, bytes] | None,
     dict[int, Callable[[bytes], tuple[int, ...]]], Callable[[bytes], list[bytes]],
-    Callable[[int], bytes],
+    Callable[[int], bytes], str, int,
 ]
 
 
-def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
+def _section_functions(osec: ObjSection, ctx: _Context) -> list[ProgramSpec]:
     (bo, little, relocator, by_index, maps, externs, u32, i32, strings, packed_ext,
-     ext, packed_lines, line_structs, pseudo_calls, section_bytes) = ctx
+     ext, packed_lines, line_structs, pseudo_calls, section_bytes, license_text,
+     version) = ctx
     sec = osec.section
     name = sec.name
     symbols = osec.symbols
@@ -445,14 +430,16 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
         # The usual shape: one function, the whole section.  It passes every
         # check _split makes: whole instructions, and neither its start nor its
         # end (slot 0, one past the last) can be the second half of an ld_imm64.
-        funcs = [Function(sym[1], osec, 0, size >> 3, sym[4] != _LOCAL, code, 0)]
+        ptype, atype, flags, attach_to, autoload = _section_def(name)
+        funcs = [_new_function(sym[1], name, ptype, atype, flags, attach_to, license_text,
+                               version, size >> 3, bo, 0, autoload, sym[4] != _LOCAL, code, 0)]
         starts = _AT_ZERO
         ends = [size]
         tiled = True
         code.offsets = _AT_ZERO
         code.ends = ends
     else:
-        split = _split(osec, code, size)
+        split = _split(osec, code, size, license_text, version)
         if split is None:
             # (Raised here, as before _split: fuzz findings are keyed by the
             # raising function.)
@@ -467,7 +454,7 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
     if calls:
         calls.sort()
         if len(funcs) == 1:
-            funcs[0].callees = [ref for _, ref in calls]
+            funcs[0]._callees = [ref for _, ref in calls]
         else:
             by_function: dict[int, list[str]] = {}
             for off, ref in calls:
@@ -479,7 +466,7 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[Function]:
                     else:
                         refs.append(ref)
             for k, fn_refs in by_function.items():
-                funcs[k].callees = fn_refs
+                funcs[k]._callees = fn_refs
     lines: bytes | list[LineInfo] | None
     if packed_ext is not None:
         frecs = packed_ext.func_records.get(name)
@@ -572,14 +559,18 @@ def _ld_slots(name: str, ld: int) -> NoReturn:
     )
 
 
-def _split(osec: ObjSection, code: SectionCode, size: int,
-           ) -> tuple[list[Function], list[int], list[int], bool] | None:
+def _split(osec: ObjSection, code: SectionCode, size: int, license_text: str = "",
+           version: int = 0) -> tuple[list[ProgramSpec], list[int], list[int], bool] | None:
     """The functions of a section (sorted by offset), checked; where each
     starts and ends (byte offsets); whether they tile ``[0, last end)``.  None
     if a function is bad (:func:`_bad_function` says which and how)."""
     symbols = osec.symbols
     halves = code.halves
-    funcs: list[Function] = []
+    funcs: list[ProgramSpec] = []
+    name = osec.section.name
+    bo = code.byte_order
+    new = _new_function
+    ptype, atype, flags, attach_to, autoload = _section_def(name)
     ends: list[int] = []
     starts = sorted(symbols)
     end_prev = 0
@@ -592,7 +583,8 @@ def _split(osec: ObjSection, code: SectionCode, size: int,
         ):
             return None
         end_prev = end
-        funcs.append(Function(sym[1], osec, off, fsize >> 3, sym[4] != _LOCAL, code, k))
+        funcs.append(new(sym[1], name, ptype, atype, flags, attach_to, license_text, version,
+                         fsize >> 3, bo, off, autoload, sym[4] != _LOCAL, code, k))
         ends.append(end)
     code.offsets = starts
     code.ends = ends
@@ -666,7 +658,7 @@ _PSEUDO_CALL_BE = re.compile(
     b"\\x%02x[%b]" % (_CALL, b"".join(b"\\x%02x" % b for b in range(0x01, 0x100, 0x10))))
 
 
-def _attach_ext(name: str, funcs: list[Function], starts: Sequence[int], ends: list[int],
+def _attach_ext(name: str, funcs: list[ProgramSpec], starts: Sequence[int], ends: list[int],
                 code: SectionCode, func_infos: list[FuncInfo] | None,
                 lines: bytes | list[LineInfo] | None,
                 core_relos: list[CoreRelo] | None) -> None:
@@ -707,7 +699,7 @@ def _attach_ext(name: str, funcs: list[Function], starts: Sequence[int], ends: l
             infos[k][2].append((i, crec))
 
 
-def place(name: str, funcs: list[Function], code: SectionCode, starts: Sequence[int],
+def place(name: str, funcs: list[ProgramSpec], code: SectionCode, starts: Sequence[int],
           ends: list[int], off: int, attr: str) -> tuple[int, int]:
     """(function, index in it) of a .BTF.ext record at byte offset ``off``."""
     k = bisect_right(starts, off) - 1
@@ -736,7 +728,7 @@ _LINE_STRUCTS_MAX = 256
 _LINE_STRUCTS: dict[str, dict[int, Callable[[bytes], tuple[int, ...]]]] = {"<": {}, ">": {}}
 
 
-def _check_packed(name: str, funcs: list[Function], packed: bytes, code: SectionCode,
+def _check_packed(name: str, funcs: list[ProgramSpec], packed: bytes, code: SectionCode,
                   starts: Sequence[int], ends: list[int], attr: str) -> None:
     """Every packed (16-byte) line or CO-RE record's insn_off is an instruction
     start inside a function: checked column-wise (C loops, not one Python step

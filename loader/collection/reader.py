@@ -9,7 +9,6 @@ section, symbol and offset.
 
 from __future__ import annotations
 
-import functools
 import os
 import struct
 from collections.abc import Callable
@@ -23,11 +22,12 @@ from loader.collection.datasec import load_data_sections
 from loader.collection.externs import load_externs
 from loader.collection.maps import load_btf_maps, load_legacy_maps
 from loader.collection.objfile import ObjectFile
-from loader.collection.programs import Function, load_functions
+from loader.collection.programs import load_functions
 from loader.collection.relocations import Relocator
 from loader.collection.spec import (
     CollectionSpec,
     ExternSpec,
+    FunctionCode,
     MapSpec,
     ProgramBody,
     ProgramSpec,
@@ -35,7 +35,6 @@ from loader.collection.spec import (
 )
 from loader.collection.structops import load_struct_ops
 from loader.errors import CollectionError
-from loader.sections import program_section
 
 _U32 = {"<": struct.Struct("<I"), ">": struct.Struct(">I")}
 
@@ -66,8 +65,11 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
     externs: dict[str, ExternSpec] = {}
     load_externs(obj, maps, externs)
 
-    functions = load_functions(obj, Relocator(obj, maps, externs), ext, packed_lines)
-    programs, hidden = _link(obj, functions, license_text, version)
+    programs: dict[str, ProgramSpec] = {}
+    hidden: dict[str, ProgramSpec] = {}
+    functions = load_functions(obj, Relocator(obj, maps, externs), ext, packed_lines,
+                               license_text, version, programs, hidden)
+    _link(obj, functions, programs)
     return CollectionSpec(
         maps=maps, programs=programs, variables=variables, externs=externs, btf=btf,
         byte_order=ef.byte_order, license=license_text, kernel_version=version,
@@ -118,75 +120,37 @@ def _version(obj: ObjectFile) -> int:
     return value
 
 
-# The table walk is linear in libbpf's 116 entries; objects repeat a handful of
-# names, so remember them (bounded: fuzzers make up endless names).
-@functools.lru_cache(maxsize=1024)
-def _section_def(name: str) -> tuple[int, int, int, str, bool]:
-    """(program type, expected attach type, load flags, attach target, autoload)."""
-    ps = program_section(name)
-    atype = ps.expected_attach_type
-    return (int(ps.prog_type), int(atype) if atype is not None else 0, int(ps.load_flags),
-            ps.attach_target or "", ps.autoload)
-
-
-def _link(obj: ObjectFile, functions: dict[str, Function], license_text: str, version: int,
-          ) -> tuple[dict[str, ProgramSpec], dict[str, ProgramSpec]]:
-    programs: dict[str, ProgramSpec] = {}
-    hidden: dict[str, ProgramSpec] = {}
-    callees: dict[str, list[Function]] = {}
-    bo = obj.elf.byte_order
-    text_index = obj.text_index
-    deferred = ProgramSpec.deferred
+def _link(obj: ObjectFile, functions: dict[str, ProgramSpec],
+          programs: dict[str, ProgramSpec]) -> None:
+    """Link every program that calls anything: its spec's code becomes its own
+    followed by a copy of each function it reaches (.text functions are hidden
+    and never loaded alone: not linked)."""
+    callees: dict[str, list[ProgramSpec]] = {}
     link = linker.link
-    # Functions come section by section: what depends on the section only is
-    # worked out at the first function of each.
-    last = None
-    sec_name = ""
-    is_text = False
-    out = programs
-    ptype = atype = flags = 0
-    attach_to = ""
-    autoload = True
-    for fn in functions.values():
-        osec = fn.section
-        if osec is not last:
-            last = osec
-            sec = osec.section
-            sec_name = sec.name
-            is_text = sec.index == text_index
-            ptype, atype, flags, attach_to, autoload = _section_def(sec_name)
-            out = hidden if is_text else programs
-        # .text-only functions are hidden and never loaded alone: no linking;
-        # nor do the many programs that call nothing need any.
-        if fn.callees and not is_text:
-            order = link(fn, functions, callees)
+    for spec in programs.values():
+        if spec._callees:
+            order = link(spec, functions, callees)
             if order:
-                out[fn.name] = deferred(
-                    fn.name, sec_name, ptype, atype, flags, attach_to, license_text, version,
-                    fn.slots, bo, tuple([callee.name for callee in order]), fn.offset,
-                    autoload, fn.global_binding, _linked_body(fn, order),
-                )
-                continue
-        out[fn.name] = deferred(
-            fn.name, sec_name, ptype, atype, flags, attach_to, license_text, version, fn.slots,
-            bo, (), fn.offset, autoload, fn.global_binding, fn,
-        )
-    return programs, hidden
+                spec.linked = tuple([callee.name for callee in order])
+                spec._body = _linked_body(
+                    spec._code, spec._index, [(callee._code, callee._index) for callee in order])
 
 
-def _linked_body(fn: Function, order: list[Function]) -> Callable[[], ProgramBody]:
+def _linked_body(code: FunctionCode, index: int, order: list[tuple[FunctionCode, int]],
+                 ) -> Callable[[], ProgramBody]:
     """The builder of a program's linked code: its own instructions, then a copy
-    of each function in ``order``, each at the index the code before it ends."""
+    of each function in ``order`` (code, index), each at the index the code
+    before it ends.  (Code and indices, not the specs: a spec's body never
+    refers to a spec, so there is no reference cycle.)"""
     def body() -> ProgramBody:
-        insns = fn.instructions  # decodes the section first: line_infos are placed then
-        func_infos = list(fn.func_infos)
-        line_infos = list(fn.line_infos)
-        core_relos = list(fn.core_relos)
-        for callee in order:
+        # (Its own code first: decoding the section places its records.)
+        insns, func_infos, line_infos, core_relos = code.program_body(index)
+        for callee_code, callee_index in order:
             base = len(insns)
-            insns.extend(linker.copy_instructions(callee))
-            func_infos.extend((base + i, rec) for i, rec in callee.func_infos)
-            line_infos.extend((base + i, rec) for i, rec in callee.line_infos)
-            core_relos.extend((base + i, rec) for i, rec in callee.core_relos)
+            insns.extend(linker.copy_instructions(callee_code, callee_index))
+            callee_funcs, callee_lines, callee_core = callee_code.infos_of(callee_index)
+            func_infos.extend((base + i, rec) for i, rec in callee_funcs)
+            line_infos.extend((base + i, rec) for i, rec in callee_lines)
+            core_relos.extend((base + i, rec) for i, rec in callee_core)
         return insns, func_infos, line_infos, core_relos
     return body

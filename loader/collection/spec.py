@@ -13,9 +13,9 @@ kernel-facing name, derived, and the libbpf oracle test derives it explicitly.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from loader.asm.instruction import Instruction
 from loader.btf.ext import CoreRelo, FuncInfo, LineInfo
@@ -122,6 +122,26 @@ _new_object = object.__new__
 _T = TypeVar("_T")
 
 
+class FunctionCode(Protocol):
+    """Where the loader keeps a program section's code until it is looked at:
+    the code of the function at ``index`` (:class:`loader.collection.programs.
+    SectionCode`)."""
+
+    def program_body(self, index: int) -> ProgramBody: ...
+
+    def instructions_of(self, index: int) -> list[Instruction]: ...
+
+    def infos_of(self, index: int) -> tuple[
+        list[tuple[int, FuncInfo]], list[tuple[int, LineInfo]], list[tuple[int, CoreRelo]]
+    ]: ...
+
+
+def _own_code() -> ProgramBody:
+    """The body of a spec made by :meth:`ProgramSpec.function`: its function's
+    own code (a marker; ``_build`` reads it from ``_code`` at ``_index``)."""
+    raise AssertionError("a marker, never called")
+
+
 class _Built(Generic[_T]):
     """A ProgramSpec attribute the deferred body builds: reading or replacing it
     runs the body first (once), so no access sees the unbuilt state."""
@@ -161,10 +181,16 @@ class ProgramSpec:
     repr and copying see the built values.
     """
 
-    __slots__ = ("_body", "_core_relos", "_func_infos", "_instructions", "_line_infos",
+    __slots__ = ("_body", "_callees", "_code", "_core_relos", "_func_infos", "_index",
+                 "_instructions", "_line_infos",
                  "attach_to", "attach_type", "autoload", "byte_order", "flags",
                  "global_binding", "insn_slots", "kernel_version", "license", "linked", "name",
                  "section", "section_offset", "type")
+
+    # Set only on the specs the loader makes with function(): what linking reads.
+    _code: FunctionCode
+    _index: int
+    _callees: Sequence[str]
 
     # Mutable and compared by value, like a non-frozen dataclass.
     __hash__ = None  # type: ignore[assignment]
@@ -243,11 +269,49 @@ class ProgramSpec:
         self._body = body
         return self
 
+    @classmethod
+    def function(
+        cls, name: str, section: str, type: int, attach_type: int, flags: int,
+        attach_to: str, license: str, kernel_version: int, insn_slots: int,
+        byte_order: ByteOrder, section_offset: int, autoload: bool, global_binding: bool,
+        code: FunctionCode, index: int,
+    ) -> ProgramSpec:
+        """A :meth:`deferred` spec of one function of a program section, as the
+        loader opens it: its code is function ``index`` of ``code``.  The
+        loader links it later (setting ``linked`` and a body of the linked
+        code) if it is a program that calls anything; ``_callees`` (the
+        functions it references, by name, set by the loader) and ``_code``
+        and ``_index`` are what linking reads.  (The spec itself is the
+        linker's node: no second object per function.)
+        """
+        # (Written out as in deferred: see there.)
+        self = _new_object(cls)
+        self.name = name
+        self.section = section
+        self.type = type
+        self.attach_type = attach_type
+        self.flags = flags
+        self.attach_to = attach_to
+        self.license = license
+        self.kernel_version = kernel_version
+        self.insn_slots = insn_slots
+        self.byte_order = byte_order
+        self.linked = ()
+        self.section_offset = section_offset
+        self.autoload = autoload
+        self.global_binding = global_binding
+        self._body = _own_code
+        self._code = code
+        self._index = index
+        self._callees = ()
+        return self
+
     def _build(self) -> None:
         body = self._body
         assert body is not None
-        (self._instructions, self._func_infos, self._line_infos,
-         self._core_relos) = body()
+        (self._instructions, self._func_infos, self._line_infos, self._core_relos) = (
+            self._code.program_body(self._index) if body is _own_code else body()
+        )
         self._body = None
 
     instructions: _Built[list[Instruction]] = _Built("_instructions")
