@@ -116,8 +116,8 @@ def is_legacy_maps_section(name: str) -> bool:
 class ObjectFile:
     """The classified view of one ELF object."""
 
-    __slots__ = ("btf", "by_index", "elf", "license_index", "symbols", "text_index",
-                 "version_index")
+    __slots__ = ("_others", "btf", "by_index", "elf", "license_index", "symbols",
+                 "text_index", "version_index")
 
     def __init__(self, ef: elf.ELFFile, btf: BTFSpec | None) -> None:
         self.elf = ef
@@ -147,6 +147,9 @@ class ObjectFile:
         # the end, in one call.
         kept = [0]  # SHN_UNDEF
         kinds = [_UNDEF]
+        # The kept sections that are neither code nor SHN_UNDEF (what
+        # sections_of is asked for: a few, where code can be dozens).
+        others: list[int] = []
         names = ef.section_names
         types = ef.section_types
         flags = ef.section_flags
@@ -176,9 +179,11 @@ class ObjectFile:
                 else:
                     kept.append(index)
                     kinds.append(kind)
+                    others.append(index)
             elif name.startswith(_LEGACY_MAPS_PREFIX):
                 kept.append(index)
                 kinds.append(_LEGACY_MAPS)
+                others.append(index)
             elif name.startswith(ARENA_SEC_PREFIX):
                 # libbpf >= 1.4 makes an arena map of it; we cannot yet.
                 raise UnsupportedError(
@@ -197,8 +202,10 @@ class ObjectFile:
                 ):
                     kept.append(index)
                     kinds.append(_DATA)
+                    others.append(index)
         for index, sec, kind in zip(kept, ef.sections_at(kept), kinds, strict=True):
             by_index[index] = ObjSection(sec, kind)
+        self._others = [by_index[index] for index in others]
 
     @property
     def license_sec(self) -> elf.Section | None:
@@ -211,7 +218,10 @@ class ObjectFile:
         return None if index < 0 else self.elf.section(index)
 
     def sections_of(self, kind: Kind) -> list[ObjSection]:
-        return [s for s in self.by_index.values() if s.kind is kind]
+        """The kept sections of ``kind``, in index order."""
+        if kind is _PROGRAM or kind is _UNDEF:
+            return [s for s in self.by_index.values() if s.kind is kind]
+        return [s for s in self._others if s.kind is kind]
 
     # -- symbols ------------------------------------------------------------------
 
