@@ -205,7 +205,8 @@ class ObjectFile:
                     others.append(index)
         for index, sec, kind in zip(kept, ef.sections_at(kept), kinds, strict=True):
             by_index[index] = ObjSection(sec, kind)
-        self._others = [by_index[index] for index in others]
+        # (map, not a comprehension: that is a function call of its own in 3.11.)
+        self._others = list(map(by_index.__getitem__, others))
 
     @property
     def license_sec(self) -> elf.Section | None:
@@ -221,7 +222,12 @@ class ObjectFile:
         """The kept sections of ``kind``, in index order."""
         if kind is _PROGRAM or kind is _UNDEF:
             return [s for s in self.by_index.values() if s.kind is kind]
-        return [s for s in self._others if s.kind is kind]
+        others = self._others
+        if len(others) <= 1:
+            # The usual object: none, or one .maps or .struct_ops; answered
+            # without a comprehension (a function call of its own in 3.11).
+            return others[:] if others and others[0].kind is kind else []
+        return [s for s in others if s.kind is kind]
 
     # -- symbols ------------------------------------------------------------------
 
