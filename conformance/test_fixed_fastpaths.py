@@ -83,13 +83,14 @@ def _symtab_mutants(data: bytes, rng: random.Random, count: int):
 
 
 def _symbols(data: bytes):
-    return ELFFile(data).symbols
+    ef = ELFFile(data)
+    return ef.symbols, ef.symbol_names
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_symbol_readers_agree(corpus_objects, seed):
-    """The record-by-record reader of small tables, the column reader and the
-    careful per-record reader give the same symbols and the same errors."""
+    """The column reader and the careful per-record reader give the same
+    symbols (and symbol names) and the same errors."""
     rng = random.Random(seed)
     compared = errors = 0
     for path in corpus_objects:
@@ -99,13 +100,13 @@ def test_symbol_readers_agree(corpus_objects, seed):
                 ELFFile(blob)
             except ELFError:
                 continue
-            small = _outcome(_symbols, blob)
+            columns = _outcome(_symbols, blob)
             with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(elf_mod, "_SMALL_SYMTAB", -1)
-                columns = _outcome(_symbols, blob)
-            assert small == columns, (path.name, small[1:], columns[1:])
+                mp.setattr(elf_mod, "_CAREFUL", True)
+                careful = _outcome(_symbols, blob)
+            assert columns == careful, (path.name, columns[1:], careful[1:])
             compared += 1
-            errors += small[0] == "ERR"
+            errors += columns[0] == "ERR"
     assert compared > 500 and errors > 50
 
 
@@ -155,6 +156,87 @@ def test_symtab_header_checked_from_columns(corpus_objects):
             else:
                 assert got == ("ERR", "ELFError", want, "_read_symbols"), (path.name, got, want)
     assert faults > 20
+
+
+# -- ELF section table ---------------------------------------------------------------
+
+
+def _section_table_mutants(data: bytes, rng: random.Random, count: int):
+    """Mutants of what ELFFile checks across the whole section table: section
+    names (offsets into the string table, and its bytes), offsets and sizes,
+    SHT_REL and SHT_SYMTAB types and the REL sections' targets."""
+    ef = ELFFile(data)
+    bo = ef.byte_order
+    nsec = len(ef.section_names)
+    strtab = ef.section(ef.shstrndx)
+    offs = sorted(set(ef._words[0::16].tolist()))
+    rels = [i for i, t in enumerate(ef.section_types) if t == elf_mod.SHT_REL]
+    for _ in range(count):
+        b = bytearray(data)
+        for _k in range(rng.randint(1, 2)):
+            index = rng.randrange(nsec)
+            shdr = ef._shoff + elf_mod.SHDR_SIZE * index
+            what = rng.random()
+            if what < 0.35:
+                # sh_name: another name, the tail of one, the table's end or past it.
+                off = rng.choice(offs)
+                struct.pack_into(bo + "I", b, shdr, rng.choice([
+                    off, off + 1, off + 3, off + 4, off + 5, strtab.size - 1, strtab.size,
+                    strtab.size + 9, rng.randrange(strtab.size), 0,
+                ]))
+            elif what < 0.5:
+                # A string table byte: a NUL gone, a NUL more, a non-ASCII byte.
+                pos = strtab.offset + rng.randrange(strtab.size)
+                b[pos] = rng.choice([0, 0x41, 0xC3, 0xFF, 0x2E])
+            elif what < 0.7:
+                # sh_offset / sh_size: inside, at the end of, or past the file.
+                field = rng.choice([24, 32])
+                struct.pack_into(bo + "Q", b, shdr + field, rng.choice([
+                    0, len(data) - 1, len(data), len(data) + 1, 1 << 63, rng.randrange(len(data)),
+                ]))
+                if rng.random() < 0.3:
+                    struct.pack_into(bo + "I", b, shdr + 4, rng.choice([
+                        elf_mod.SHT_NOBITS, elf_mod.SHT_NULL, elf_mod.SHT_PROGBITS,
+                    ]))
+            elif what < 0.85 and rels:
+                # A REL section's sh_info: another target, 0, out of range, a duplicate.
+                rel = rng.choice(rels)
+                struct.pack_into(bo + "I", b, ef._shoff + elf_mod.SHDR_SIZE * rel + 44, rng.choice([
+                    0, 1, nsec - 1, nsec, 0xFFFF, rng.randrange(nsec),
+                    ef._words[16 * rng.choice(rels) + 11],
+                ]))
+            else:
+                # sh_type: a second SHT_SYMTAB, a REL more or less.
+                struct.pack_into(bo + "I", b, shdr + 4, rng.choice([
+                    elf_mod.SHT_SYMTAB, elf_mod.SHT_REL, elf_mod.SHT_PROGBITS, elf_mod.SHT_STRTAB,
+                ]))
+        yield bytes(b)
+
+
+def _section_table(data: bytes):
+    ef = ELFFile(data)
+    return (ef.section_names, ef.rel_sections, ef.symtab_index, ef.section_types,
+            ef.section_sizes, [bytes(s.data()) for s in ef.sections])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_section_table_paths_agree(corpus_objects, seed):
+    """ELFFile's whole-table checks (names by one map and tails, bounds by one
+    max, RELs and the symbol table by counts) accept and refuse exactly what
+    the per-section walks do, with the same message and raising function."""
+    rng = random.Random(seed)
+    compared = errors = 0
+    for path in corpus_objects:
+        data = path.read_bytes()
+        for blob in [data, *_section_table_mutants(data, rng, 40)]:
+            fast = _outcome(_section_table, blob)
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(elf_mod, "_CAREFUL", True)
+                careful = _outcome(_section_table, blob)
+            assert fast == careful, (path.name, fast[1:], careful[1:])
+            compared += 1
+            errors += fast[0] == "ERR"
+    assert compared > 500 and errors > 100
 
 
 # -- DATASEC fix-up ------------------------------------------------------------------

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import add, itemgetter
-from typing import Final, Literal, NamedTuple, TypeAlias, cast
+from typing import Final, Literal, NamedTuple, TypeAlias
 
 from loader.errors import ELFError
 
@@ -138,6 +138,12 @@ def _layouts(order: ByteOrder) -> _Layouts:
 
 
 LAYOUTS: Final[dict[ByteOrder, _Layouts]] = {"<": _layouts("<"), ">": _layouts(">")}
+# What ELFFile reads of the file header: e_type e_machine e_shoff e_shentsize
+# e_shnum e_shstrndx (the rest skipped as padding, so not unpacked at all).
+_EHDR_READ: Final = {order: struct.Struct(order + "HH20xQ10xHHH") for order in ("<", ">")}
+# e_ident up to EI_DATA: ELF magic, ELFCLASS64, then the byte order.
+_IDENT_LSB: Final = ELFMAG + bytes([ELFCLASS64, ELFDATA2LSB])
+_IDENT_MSB: Final = ELFMAG + bytes([ELFCLASS64, ELFDATA2MSB])
 
 
 @dataclass(slots=True, eq=False)
@@ -200,13 +206,17 @@ class Relocation(NamedTuple):
 _ST_BIND: Final = bytes(i >> 4 for i in range(256))
 _ST_TYPE: Final = bytes(i & 0xF for i in range(256))
 _ST_VISIBILITY: Final = bytes(i & 0x3 for i in range(256))
+# The reserved st_shndx values a symbol may hold as they are.
+_SPECIAL_SHNDX: Final = frozenset((SHN_ABS, SHN_COMMON))
 # tuple.__new__(Symbol, fields): what Symbol._make does, minus a Python call per symbol.
 _new_tuple = tuple.__new__
 _SYMBOL_NAME: Final = itemgetter(1)
 
 
-# Up to this many symbols, _read_symbols reads records one by one.
-_SMALL_SYMTAB: Final = 64
+# True: the section table and the symbols are read by the careful paths only
+# (the per-section walks, the per-record symbol reader), which the fast paths
+# hand over to on anything unusual; the tests compare the two ways.
+_CAREFUL = False
 
 
 # A table as items of one size, for slicing fields out as columns.
@@ -316,50 +326,40 @@ class ELFFile:
             data = bytes(data)
         self._data: bytes = data
         size = len(data)
-        if size < EHDR_SIZE:
-            raise ELFError(f"file of {size} bytes is shorter than the ELF64 header ({EHDR_SIZE})")
-        if data[:4] != ELFMAG:
-            raise ELFError(f"offset 0: bad ELF magic {data[:4]!r}")
-        if data[EI_CLASS] != ELFCLASS64:
-            raise ELFError(f"offset {EI_CLASS}: ELF class {data[EI_CLASS]} is not ELFCLASS64 (2)")
-        ei_data = data[EI_DATA]
         order: ByteOrder
-        if ei_data == ELFDATA2LSB:
+        # The usual ident (ELF64, either byte order) in one test; anything else
+        # is looked at field by field, for the message.
+        ident = data[:6]
+        if ident == _IDENT_LSB and size >= EHDR_SIZE:
             order = "<"
-        elif ei_data == ELFDATA2MSB:
+        elif ident == _IDENT_MSB and size >= EHDR_SIZE:
             order = ">"
         else:
-            raise ELFError(f"offset {EI_DATA}: ELF data encoding {ei_data} is neither LSB nor MSB")
+            if size < EHDR_SIZE:
+                raise ELFError(
+                    f"file of {size} bytes is shorter than the ELF64 header ({EHDR_SIZE})"
+                )
+            if data[:4] != ELFMAG:
+                raise ELFError(f"offset 0: bad ELF magic {data[:4]!r}")
+            if data[EI_CLASS] != ELFCLASS64:
+                raise ELFError(
+                    f"offset {EI_CLASS}: ELF class {data[EI_CLASS]} is not ELFCLASS64 (2)"
+                )
+            raise ELFError(
+                f"offset {EI_DATA}: ELF data encoding {data[EI_DATA]} is neither LSB nor MSB"
+            )
         self.byte_order: ByteOrder = order
         lay = LAYOUTS[order]
         self._layouts = lay
-        (
-            e_type,
-            e_machine,
-            _e_version,
-            _e_entry,
-            _e_phoff,
-            e_shoff,
-            _e_flags,
-            _e_ehsize,
-            _e_phentsize,
-            _e_phnum,
-            e_shentsize,
-            e_shnum,
-            e_shstrndx,
-        ) = lay.ehdr.unpack_from(data, 16)
-        if e_machine not in (EM_BPF, EM_NONE):
+        e_type, e_machine, e_shoff, e_shentsize, e_shnum, e_shstrndx = (
+            _EHDR_READ[order].unpack_from(data, 16)
+        )
+        if e_machine != EM_BPF and e_machine != EM_NONE:
             raise ELFError(f"offset 18: e_machine {e_machine} is not EM_BPF ({EM_BPF}) or EM_NONE")
         self.machine: int = e_machine
         self.type: int = e_type
         self._symbols: list[Symbol] | None = None
         self._symbol_names: list[str] | None = None
-        # The SHT_SYMTAB's index (-1: none); its Section is built on demand.
-        self._symtab_index = -1
-        # Target section index -> index of the SHT_REL section applying to it.
-        self._rel_for: dict[int, int] = {}
-        # (string table index, offset -> name) of the section names.
-        self._names: tuple[int, dict[int, str]] = (-1, {})
         # The section table as columns (one per field a loader tests); whole
         # header tuples and Section objects are built on demand.  (The columns
         # are set once, below, when the table has been read.)
@@ -369,6 +369,12 @@ class ELFFile:
         if e_shoff == 0:
             if e_shnum != 0:
                 raise ELFError(f"offset 60: e_shnum {e_shnum} with e_shoff 0")
+            # The SHT_SYMTAB's index (-1: none); its Section is built on demand.
+            self._symtab_index = -1
+            # Target section index -> index of the SHT_REL section applying to it.
+            self._rel_for: dict[int, int] = {}
+            # (string table index, offset -> name) of the section names.
+            self._names: tuple[int, dict[int, str]] = (-1, {})
             self._rows = []
             self._quads: Words = array("Q")
             self._words: Words = array("I")
@@ -436,27 +442,27 @@ class ELFFile:
         self._sections = [None] * e_shnum
         self._sizes = sizes = quads[4::8].tolist()
         name_offs = words[0::16].tolist()
-        # The REL sections: sh_info -> REL section (faults are only noted here:
-        # the walk below reports them in order), and the names of their
-        # targets: LLVM names X by pointing 4 bytes into ".relX", and the
-        # string 4 bytes into a name of 4 or more characters is the rest of that
-        # name.  (Only a cache: a name not found is read by _cstring.)
-        rel_for = self._rel_for
-        get = names.get
-        rels = [i for i, typ in enumerate(types) if typ == SHT_REL]
-        for index in rels:
-            rel_for[words[16 * index + 11]] = index
-            name_off = name_offs[index]
-            name = get(name_off)
-            if name is not None and len(name) >= 4:
-                names[name_off + 4] = name[4:]
-        rel_fault = bool(rels) and (
-            len(rel_for) != len(rels) or min(rel_for) == 0 or max(rel_for) >= e_shnum
-        )
+        # Target section index -> REL section.  Faults (two RELs for one
+        # section, an sh_info out of range) are only noted here: the walk at the
+        # end reports them in index order, after any name or bounds fault.
+        rel_for: dict[int, int] = {}
+        self._rel_for = rel_for
+        rels = types.count(SHT_REL)
+        if rels:
+            infos = words[11::16].tolist()
+            get = names.get
+            index = -1
+            for _ in range(rels):
+                index = types.index(SHT_REL, index + 1)
+                rel_for[infos[index]] = index
+                name_off = name_offs[index]
+                name = get(name_off)
+                if name is not None and len(name) >= 4:
+                    names[name_off + 4] = name[4:]
         found = list(map(names.get, name_offs))
-        if None in found or max(map(add, quads[3::8], sizes)) > size:
-            # A name to look at, or a section ending past the file (fine for
-            # SHT_NOBITS/SHT_NULL): the per-section checks, in index order.
+        if _CAREFUL or max(map(add, quads[3::8], sizes)) > size:
+            # A section ending past the file (fine for SHT_NOBITS/SHT_NULL):
+            # the per-section checks, in index order.
             strtab = Section(
                 e_shstrndx, "", SHT_STRTAB, 0, 0, str_off, str_size, 0, 0, 0, 0, data
             )
@@ -471,9 +477,29 @@ class ELFFile:
                         )
                 if found[index] is None:
                     found[index] = _cstring(data, strtab, name_offs[index], "section", index)
-        sec_names = cast(list[str], found)  # every None was resolved just above
+        elif None in found:
+            # Every section is inside the file, so the only faults are names:
+            # those the map lacks (tails of other strings: "action" in
+            # "nt_action") are read in index order, as the walk above would.
+            # (A map at all means an all-ASCII table: a NUL found is a name.)
+            str_end = str_off + str_size
+            index = -1
+            for _ in range(found.count(None)):
+                index = found.index(None, index + 1)
+                start = str_off + name_offs[index]
+                end = data.find(b"\0", start, str_end) if names and start < str_end else -1
+                if end < 0:
+                    strtab = Section(
+                        e_shstrndx, "", SHT_STRTAB, 0, 0, str_off, str_size, 0, 0, 0, 0, data
+                    )
+                    found[index] = _cstring(data, strtab, name_offs[index], "section", index)
+                else:
+                    found[index] = data[start:end].decode("ascii")
+        sec_names: list[str] = found  # type: ignore[assignment]  # every None was resolved above
         symtabs = types.count(SHT_SYMTAB)
-        if symtabs > 1 or rel_fault:
+        if _CAREFUL or symtabs > 1 or (rels and (
+            len(rel_for) != rels or min(rel_for) == 0 or max(rel_for) >= e_shnum
+        )):
             # Something is wrong: the per-section walk names the first fault.
             rel_for = self._rel_for = {}
             symtab_index = -1
@@ -499,8 +525,10 @@ class ELFFile:
                         )
                     rel_for[info] = index
         self._section_names = sec_names
+        self._symtab_index = -1
         if symtabs:
-            self._symtab_index = types.index(SHT_SYMTAB)
+            # (LLVM writes the symbol table last.)
+            self._symtab_index = e_shnum - 1 if types[-1] == SHT_SYMTAB else types.index(SHT_SYMTAB)
 
     @property
     def sections(self) -> list[Section]:
@@ -678,57 +706,45 @@ class ELFFile:
             names = _name_map(data, quads[link * 8 + 3], self._sizes[link])
         base = quads[8 * symtab_index + 3]
         end = base + size
-        if count <= _SMALL_SYMTAB and names.get(0) == "":
-            # A few dozen symbols (a typical eBPF object): one record at a time
-            # costs less than the columns' setup below.  An st_shndx to resolve
-            # or refuse is left to the careful reader below; a name the map
-            # lacks (the tail of another string) is read as every reader reads it.
-            small: list[Symbol] = []
-            append = small.append
-            get = names.get
-            for index, (name_off, info, other, st_shndx, value, sz) in enumerate(
-                self._layouts.sym.iter_unpack(data[base:end])
-            ):
-                if st_shndx >= nsec and st_shndx != SHN_ABS and st_shndx != SHN_COMMON:
-                    break
-                name = get(name_off)
-                if name is None:
-                    name = _cstring(data, self.section(link), name_off, "symbol", index)
-                append(_new_tuple(Symbol, (
-                    index, name, value, sz, info >> 4, info & 0xF, other & 0x3, st_shndx,
-                )))
-            else:
-                return small
-        order = self.byte_order
         # Elf64_Sym as 6 u32 / 12 u16 / 3 u64 items: st_name 0 (u32), st_shndx 3
         # (u16), st_value 1 and st_size 2 (u64); st_info and st_other are bytes.
-        shndx = _words(data, base, end, "H", order)[3::12].tolist()
+        # Columns, not records: a Symbol is then one zip and one tuple.__new__
+        # in C, where a loop over records costs twice that in bytecodes.
+        fields: Words
+        if self.byte_order == _HOST_ORDER:
+            table = memoryview(data)[base:end]
+            shndx = table.cast("H")[3::12].tolist()
+            name_offs = table.cast("I")[0::6].tolist()
+            fields = table.cast("Q")
+        else:
+            shndx = _words(data, base, end, "H", self.byte_order)[3::12].tolist()
+            name_offs = _words(data, base, end, "I", self.byte_order)[0::6].tolist()
+            fields = _words(data, base, end, "Q", self.byte_order)
         ordinary = set(shndx)
-        ordinary.discard(SHN_ABS)
-        ordinary.discard(SHN_COMMON)
+        ordinary -= _SPECIAL_SHNDX
         # (Not worth skipping when every index is in range: the FILE symbol is
         # SHN_ABS in every object LLVM writes.)
-        ordinary_fault = bool(ordinary) and max(ordinary) >= nsec
-        name_offs = _words(data, base, end, "I", order)[0::6]
-        found = list(map(names.get, name_offs))
         # (Name offset 0 is the empty name whatever the table holds there.)
-        if names.get(0) == "" and not ordinary_fault:
+        if names.get(0) == "" and not (ordinary and max(ordinary) >= nsec) and not _CAREFUL:
             # No st_shndx to resolve or refuse, so the only faults are names:
             # those the map lacks (tails of other strings) are read one by one,
             # in symbol order, as the per-record reader would.
+            found = list(map(names.get, name_offs))
             if None in found:
                 strtab = self.section(link)
                 index = -1
                 for _ in range(found.count(None)):
                     index = found.index(None, index + 1)
                     found[index] = _cstring(data, strtab, name_offs[index], "symbol", index)
-            quads = _words(data, base, end, "Q", order)
             info = data[base + 4 : end : SYM_SIZE]
-            return list(map(_new_tuple, repeat(Symbol), zip(
-                range(count), found, quads[1::3], quads[2::3], info.translate(_ST_BIND),
-                info.translate(_ST_TYPE), data[base + 5 : end : SYM_SIZE].translate(_ST_VISIBILITY),
-                shndx, strict=True,
+            symbols = list(map(_new_tuple, repeat(Symbol), zip(
+                range(count), found, fields[1::3].tolist(), fields[2::3].tolist(),
+                info.translate(_ST_BIND), info.translate(_ST_TYPE),
+                data[base + 5 : end : SYM_SIZE].translate(_ST_VISIBILITY), shndx, strict=True,
             )))
+            # The names column is symbol_names as it stands.
+            self._symbol_names = found  # type: ignore[assignment]  # every None was resolved
+            return symbols
         # A name to look at, or an st_shndx to resolve or refuse: one record at a
         # time, resolving extended section indices and naming every fault.
         strtab = self.section(link)
