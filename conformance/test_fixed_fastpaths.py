@@ -89,8 +89,9 @@ def _symbols(data: bytes):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_symbol_readers_agree(corpus_objects, seed):
-    """The column reader and the careful per-record reader give the same
-    symbols (and symbol names) and the same errors."""
+    """The record-by-record reader of small tables, the column reader and the
+    careful per-record reader give the same symbols (and symbol names) and the
+    same errors."""
     rng = random.Random(seed)
     compared = errors = 0
     for path in corpus_objects:
@@ -100,11 +101,14 @@ def test_symbol_readers_agree(corpus_objects, seed):
                 ELFFile(blob)
             except ELFError:
                 continue
-            columns = _outcome(_symbols, blob)
             with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(elf_mod, "_SMALL_SYMTAB", 1 << 30)
+                small = _outcome(_symbols, blob)
+                mp.setattr(elf_mod, "_SMALL_SYMTAB", -1)
+                columns = _outcome(_symbols, blob)
                 mp.setattr(elf_mod, "_CAREFUL", True)
                 careful = _outcome(_symbols, blob)
-            assert columns == careful, (path.name, columns[1:], careful[1:])
+            assert small == columns == careful, (path.name, small[1:], columns[1:], careful[1:])
             compared += 1
             errors += columns[0] == "ERR"
     assert compared > 500 and errors > 50
