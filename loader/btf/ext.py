@@ -180,12 +180,6 @@ def _walk(data: bytes, start: int, length: int, shift: int, rec: r.Records,
     return out
 
 
-def _standard(data: bytes, start: int, length: int, size: int, rec: r.Records) -> bool:
-    """Whether a block is absent or holds records of the size every compiler
-    writes (the only ones :func:`_walk` reads)."""
-    return not length or (length >= 4 and rec.u32.unpack_from(data, start)[0] == size)
-
-
 @dataclass(slots=True)
 class PackedExtInfos(ExtInfos):
     """:class:`ExtInfos` whose records all stay packed, per section, as stored
@@ -218,24 +212,78 @@ class PackedExtInfos(ExtInfos):
 def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo: int,
             fl: int, lo: int, ll: int, co: int, cl: int) -> PackedExtInfos | None:
     """The usual .BTF.ext (records of the sizes compilers write, names and
-    strings that read) in one pass per block, every record left packed; None
-    if anything is unusual or wrong: the careful path then reads it again and
-    reports the first fault.  Raises nothing."""
-    fstart, lstart, cstart = hdr_len + fo, hdr_len + lo, hdr_len + co
-    if not (_standard(data, fstart, fl, _MIN_FUNC_INFO, rec)
-            and _standard(data, lstart, ll, _MIN_LINE_INFO, rec)
-            and _standard(data, cstart, cl, _MIN_CORE_RELO, rec)):
-        return None
+    strings that read, in a table with no base) in one pass per block, every
+    record left packed; None if anything is unusual or wrong: the careful path
+    then reads it again and reports the first fault.  Raises nothing.
+
+    The three blocks are walked in one loop here, not by a call each (a small
+    object's .BTF.ext is a handful of sections: the calls were most of it); a
+    block naming a section twice is handed to :func:`_walk`, which joins the
+    pieces.
+    """
+    table = strings.raw
+    u32 = rec.u32.unpack_from
+    head = rec.ext_info_sec.unpack_from
     names: dict[int, str] = {}
-    funcs = _walk(data, fstart, fl, 3, rec, strings, names) if fl else {}
-    lines = _walk(data, lstart, ll, 4, rec, strings, names) if ll else {}
-    cores = _walk(data, cstart, cl, 4, rec, strings, names) if cl else {}
-    if funcs is None or lines is None or cores is None:
-        return None
-    if lines and not _strings_ok(strings, lines.values(), rec.byte_order):
-        return None
-    if cores and not _access_ok(strings, cores.values(), rec.byte_order):
-        return None
+    blocks: list[dict[str, bytes]] = []
+    for start, length, size, shift in ((hdr_len + fo, fl, _MIN_FUNC_INFO, 3),
+                                       (hdr_len + lo, ll, _MIN_LINE_INFO, 4),
+                                       (hdr_len + co, cl, _MIN_CORE_RELO, 4)):
+        out: dict[str, bytes] = {}
+        blocks.append(out)
+        if not length:
+            continue
+        if length < 4 or u32(data, start)[0] != size:
+            return None
+        pos, end = start + 4, start + length
+        while pos < end:
+            if end - pos < 8:
+                return None
+            name_off, count = head(data, pos)
+            name = names.get(name_off)
+            if name is None:
+                stop = table.find(b"\0", name_off)
+                if stop < 0:
+                    return None
+                name = names[name_off] = table[name_off:stop].decode("utf-8", "surrogateescape")
+            pos += 8
+            if count == 0 or count > (end - pos) >> shift:
+                return None
+            stop = pos + (count << shift)
+            if name in out:
+                # Named twice (compilers name each section once): _walk joins the pieces.
+                walked = _walk(data, start, length, shift, rec, strings, names)
+                if walked is None:
+                    return None
+                blocks[-1] = walked
+                break
+            out[name] = data[pos:stop]
+            pos = stop
+    funcs, lines, cores = blocks
+    if lines or cores:
+        limit = table.rfind(b"\0") + 1
+        swap = rec.byte_order != HOST_BYTE_ORDER
+        # Every file and line name offset of the line records, and every access
+        # string offset of the core_relo records, must read a string: be below
+        # the table's _string_limit.  All sections at once: a check per column.
+        if lines:
+            packed = b"".join(lines.values())
+            if limit <= 0xFFFF and len(packed) >= 32 * _MIN_LINE_INFO:
+                # (The column passes have a fixed cost: below ~32 records max is cheaper.)
+                if not _columns_below(packed, limit, rec.byte_order):
+                    return None
+            else:
+                words = array("I", packed)
+                if swap:
+                    words.byteswap()
+                if max(words[1::4]) >= limit or max(words[2::4]) >= limit:
+                    return None
+        if cores:
+            words = array("I", b"".join(cores.values()))
+            if swap:
+                words.byteswap()
+            if max(words[2::4]) >= limit:
+                return None
     infos: PackedExtInfos = _new_object(PackedExtInfos)
     infos.func_infos = {}
     infos.line_infos = {}
@@ -271,7 +319,24 @@ def parse_ext_packed(
     they have the usual size (:func:`decode_line_infos` turns them into what
     ``infos.line_infos`` would hold), or decoded at once (and not in the dict).
     """
+    if type(data) is bytes and strings.base is None and len(data) >= r.BTF_EXT_HEADER_CORE_SIZE:
+        # The usual header (hdr_len 32, every block inside the section) in one
+        # read; anything else is checked field by field in _parse_ext.
+        rec = r.records_for(byte_order)
+        magic, version, flags, hdr_len, fo, fl, lo, ll, co, cl = (
+            _EXT_HEADER[rec.byte_order].unpack_from(data))
+        avail = len(data) - hdr_len
+        if (magic == r.BTF_MAGIC and version == r.BTF_VERSION and not flags
+                and hdr_len == r.BTF_EXT_HEADER_CORE_SIZE
+                and fo + fl <= avail and lo + ll <= avail and co + cl <= avail):
+            infos = _packed(data, rec, strings, hdr_len, fo, fl, lo, ll, co, cl)
+            if infos is not None:
+                return infos, infos.line_records
     return _parse_ext(data, byte_order, strings, True)
+
+
+# The whole usual .BTF.ext header: preamble, ext_header_v1 and ext_header_core.
+_EXT_HEADER = {bo: struct.Struct(bo + "HBBIIIIIII") for bo in ("<", ">")}
 
 
 def decode_func_infos(records: bytes, byte_order: r.ByteOrder) -> list[FuncInfo]:
