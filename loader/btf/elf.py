@@ -168,6 +168,10 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     known, get = strings.known(), strings.get
     # VAR names read inline (as get() reads and memoises them) when it can.
     memo, raw_strings = strings.memo(), strings.raw
+    # Read at the first DATASEC to patch (a bad symbol table is reported there,
+    # after a DATASEC without a section).
+    symbols: list[Symbol] | None = None
+    symbol_names: list[str] = []
     for tid, name in order:
         if name == ".ksyms":
             continue
@@ -200,8 +204,9 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
                 passes += 1
             else:
                 passes += vlen
-        symbols = elf.symbols
-        symbol_names = elf.symbol_names
+        if symbols is None:
+            symbols = elf.symbols
+            symbol_names = elf.symbol_names
         if info & INFO_UNUSED_MASK or (
             words[pos + 3] >= end if vlen == 1
             else stop > pos + 3 and max(words[pos + 3:stop:3]) >= end

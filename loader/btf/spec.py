@@ -17,6 +17,7 @@ first lookup by name.
 from __future__ import annotations
 
 import gc
+import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -75,8 +76,8 @@ class Spec:
     """The types and strings of one BTF blob (optionally split on a base)."""
 
     __slots__ = (
-        "_cache", "_datasec_idx", "_datasec_order", "_datasecs", "_end_id", "_name_index",
-        "_offsets", "_words", "base", "byte_order", "first_type_id", "header", "layout",
+        "_cache", "_datasec_idx", "_datasec_order", "_datasecs", "_end_id", "_header",
+        "_name_index", "_offsets", "_words", "base", "byte_order", "first_type_id", "layout",
         "strings",
     )
 
@@ -92,7 +93,7 @@ class Spec:
         base: Spec | None,
     ) -> None:
         self.byte_order = byte_order
-        self.header = header
+        self._header: Header | None = header
         self._words = words
         self._offsets = offsets
         self.strings = strings
@@ -106,6 +107,17 @@ class Spec:
         self._datasec_order: list[tuple[int, str]] | None = None
         # Indices (into offsets) of the DATASECs, when the index walk noted them.
         self._datasec_idx: array[int] | None = None
+
+    @property
+    def header(self) -> Header:
+        """The blob's header (built on first use for a blob :func:`open_raw` read
+        through its plain-header path: only hdr_len 24, the types then the strings)."""
+        hdr = self._header
+        if hdr is None:
+            type_len = 4 * (len(self._words) - _PAD_WORDS)
+            hdr = self._header = Header(self.byte_order, r.BTF_HEADER_V1_SIZE, 0, type_len,
+                                        type_len, len(self.strings.raw))
+        return hdr
 
     # -- sizes and iteration -------------------------------------------------
 
@@ -176,6 +188,7 @@ class Spec:
             byte_order=self.byte_order, header=self.header, words=words,
             offsets=self._offsets, strings=self.strings, layout=self.layout, base=self.base,
         )
+        spec._header = self._header
         spec._name_index = self._name_index
         spec._datasecs = self._datasecs
         spec._datasec_order = self._datasec_order
@@ -618,9 +631,68 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
     return offsets
 
 
+# What every compiler writes (see header._PLAIN).
+_PLAIN_HEADER = {bo: struct.Struct(bo + "HBBIIIII") for bo in ("<", ">")}
+_new_object = object.__new__
+
+
+def _open_plain(data: bytes) -> Spec | None:
+    """:func:`open_raw` of a blob with no base, the plain header compilers write
+    and a string table that starts and ends with NUL; None for anything else
+    (then open_raw reads it again and reports any fault).
+
+    A small object's .BTF is opened on every load: here without the Header,
+    StringTable and Spec class calls (the header is built when asked for) and
+    without copying the type section before reading it into words.  Errors of
+    the index walk are index_types' as on the careful path.
+    """
+    size = len(data)
+    if size < r.BTF_HEADER_V1_SIZE:
+        return None
+    bo: r.ByteOrder = "<" if data[0] == 0x9F else ">"
+    magic, version, flags, hdr_len, type_off, type_len, str_off, str_len = (
+        _PLAIN_HEADER[bo].unpack_from(data))
+    if not (magic == r.BTF_MAGIC and version == r.BTF_VERSION and not flags
+            and hdr_len == r.BTF_HEADER_V1_SIZE and not type_off and not type_len % 4
+            and str_off == type_len and hdr_len + type_len + str_len == size
+            and str_len and str_len - 1 <= r.BTF_MAX_NAME_OFFSET
+            and not data[-1] and not data[hdr_len + type_len]):
+        return None
+    words = array("I")
+    words.frombytes(memoryview(data)[hdr_len:hdr_len + type_len])
+    words.frombytes(_PAD)
+    if bo != NATIVE_ORDER:
+        words.byteswap()
+    datasecs = array("I")
+    offsets = index_types(words, type_len >> 2, 1, 0, datasecs)
+    strings: StringTable = _new_object(StringTable)
+    strings.raw = data[hdr_len + type_len:]
+    strings.base = None
+    strings.start_offset = 0
+    strings._by_offset = strings._first_offset = strings._combined = None
+    strings._direct = {}
+    spec: Spec = _new_object(Spec)
+    spec.byte_order = bo
+    spec._header = None
+    spec._words = words
+    spec._offsets = offsets
+    spec.strings = strings
+    spec.layout = spec.base = None
+    spec.first_type_id = 1
+    spec._end_id = 1 + len(offsets)
+    spec._cache = [None] * len(offsets)
+    spec._name_index = spec._datasecs = spec._datasec_order = None
+    spec._datasec_idx = datasecs
+    return spec
+
+
 def open_raw(data: bytes | bytearray | memoryview, base: Spec | None = None) -> Spec:
     """Parse a raw BTF blob (the bytes of /sys/kernel/btf/* or of a .BTF section)."""
     data = bytes(data)
+    if base is None:
+        plain = _open_plain(data)
+        if plain is not None:
+            return plain
     hdr = parse_header(data)
     bo = hdr.byte_order
     if base is not None and base.byte_order != bo:
