@@ -165,7 +165,7 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     passes = 0
     every = False
     strings = spec.strings
-    known, get = strings.known(), strings.get
+    get = strings.get
     # VAR names read inline (as get() reads and memoises them) when it can.
     memo, raw_strings = strings.memo(), strings.raw
     # Read at the first DATASEC to patch (a bad symbol table is reported there,
@@ -221,37 +221,35 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
             patched = words if in_place else words[:]
         for j in range(pos + 3, stop, 3):
             vt = words[j]
-            if vt >= first:
-                off = words[offsets[vt - first]]
-                var_name = known(off)
-                if var_name is None:
-                    if memo is not None and (stop_at := raw_strings.find(b"\0", off)) >= 0:
-                        var_name = memo[off] = raw_strings[off:stop_at].decode(
-                            "utf-8", "surrogateescape")
-                    else:
-                        var_name = get(off)
-            else:
+            if vt < first:
                 var_name = spec.name_of(vt)
+            elif memo is not None and (
+                    stop_at := raw_strings.find(b"\0", off := words[offsets[vt - first]])) >= 0:
+                # What get() reads and memoises (a name met before reads the same).
+                try:
+                    var_name = memo[off] = raw_strings[off:stop_at].decode()
+                except UnicodeDecodeError:
+                    var_name = memo[off] = raw_strings[off:stop_at].decode(
+                        "utf-8", "surrogateescape")
+            else:
+                var_name = get(words[offsets[vt - first]])
             if in_section is not None:
                 value = in_section.get(var_name)
             else:
                 # The first symbol of that name in the section.
                 value = None
-                found = -1
                 try:
-                    while True:
+                    found = symbol_names.index(var_name)
+                    while symbols[found][7] != shndx:  # st_shndx
                         found = symbol_names.index(var_name, found + 1)
-                        sym = symbols[found]
-                        if sym[7] == shndx:  # st_shndx
-                            value = sym[2]  # st_value
-                            break
+                    value = symbols[found][2]  # st_value
                 except ValueError:
                     pass  # none (left)
-            if value is None:
-                raise BTFError(
-                    f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vt})"
-                )
-            if value > _U32_MAX:
+            if value is None or value > _U32_MAX:
+                if value is None:
+                    raise BTFError(
+                        f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vt})"
+                    )
                 raise BTFError(
                     f"DATASEC {name!r}: symbol {var_name!r} value {value} does not fit "
                     f"a VAR offset (u32)"
