@@ -181,6 +181,17 @@ def test_index_walk_notes_every_datasec(corpus_objects):
         assert list(spec._datasec_idx) == scanned
 
 
+def test_index_walk_without_noting_finds_the_same_datasecs(corpus_objects, monkeypatch):
+    # Past NOTE_MAX_WORDS a walk notes no DATASECs (they are found by a scan).
+    noted = [_open_outcome(btf) for _name, _bo, btf, _ext in _corpus_btf(corpus_objects)]
+    monkeypatch.setattr(spec_mod, "NOTE_MAX_WORDS", 0)
+    scanned = []
+    for _name, _bo, btf, _ext in _corpus_btf(corpus_objects):
+        assert open_raw(btf)._datasec_idx is None
+        scanned.append(_open_outcome(btf))
+    assert noted == scanned
+
+
 def test_plain_header_fast_path_matches_checked_path(corpus_objects):
     for _name, _bo, btf, _ext in _corpus_btf(corpus_objects):
         fast = parse_header(btf)

@@ -564,14 +564,21 @@ _VOID = t.Void()
 _SIZED = (t.Int, t.Struct, t.Union, t.Enum, t.Enum64, t.Datasec, t.Float)
 
 
-# info -> words of that type, for every info seen valid so far (shared by all
-# walks: objects repeat a few hundred infos).  A DATASEC's entry in
-# _STEPS_NOTING is raised by _NOTE, which ends the inner loop of a walk that notes
-# DATASECs at no per-type cost.  Bounded: a fuzzer makes up endless infos.
+# Byte-swapped info -> words of that type, for every info seen valid so far
+# (shared by all walks: objects repeat a few hundred infos).  Swapped, because an
+# int hashes to itself and a dict picks its first slot from the low bits: infos
+# differ mostly in their top byte (the kind), and as stored every vlen-0 info
+# started on one slot.  A DATASEC's entry in _STEPS_NOTING is raised by _NOTE,
+# which ends the inner loop of a walk that notes DATASECs at no per-type cost.
+# Bounded: a fuzzer makes up endless infos.
 _STEPS: dict[int, int] = {}
 _STEPS_NOTING: dict[int, int] = {}
 _STEPS_MAX = 1 << 14
-_NOTE = 1 << 40
+# Below 2**30, so that the loop's positions stay one-digit ints (the interpreter's
+# int fast paths for compare and add take only those); a walk notes DATASECs only
+# where a position plus any step (< 2**18 words) stays below it.
+_NOTE = 1 << 29
+NOTE_MAX_WORDS = _NOTE - (1 << 18)
 
 
 def index_types(words: array[int], nwords: int, first_type_id: int, type_off: int,
@@ -585,10 +592,13 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
     # 126,000 of them, freed at once), which slowed a full decode that followed.
     offsets = array("I")
     append = offsets.append
+    # (The callers note DATASECs only below NOTE_MAX_WORDS.)
+    assert datasecs is None or nwords <= NOTE_MAX_WORDS
     steps = _STEPS if datasecs is None else _STEPS_NOTING
-    # Each type's info word, by the type's position (a copy, but one add less
-    # per type in the loop below).
+    # Each type's info word, by the type's position, byte-swapped (see _STEPS):
+    # a copy, but one add less per type in the loop below.
     infos = words[1:]
+    infos.byteswap()
     pos = 0
     while True:
         # The whole cost of opening a small blob: one dict lookup per type.
@@ -598,7 +608,8 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
                 pos += steps[infos[pos]]
         except KeyError:
             # An info not seen yet (its type's position is appended).
-            info = infos[pos]
+            key = infos[pos]
+            info = int.from_bytes(key.to_bytes(4, "little"), "big")
             hi = info >> 24
             n = FIXED_WORDS[hi]
             if n < 0:
@@ -611,7 +622,7 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
             if datasecs is not None and hi & 0x1F == r.BTF_KIND_DATASEC:
                 step += _NOTE
             if len(steps) < _STEPS_MAX:
-                steps[info] = step
+                steps[key] = step
             pos += step
             continue
         if pos < _NOTE:
@@ -663,8 +674,9 @@ def _open_plain(data: bytes) -> Spec | None:
     words.frombytes(_PAD)
     if bo != NATIVE_ORDER:
         words.byteswap()
-    datasecs = array("I")
-    offsets = index_types(words, type_len >> 2, 1, 0, datasecs)
+    nwords = type_len >> 2
+    datasecs = array("I") if nwords <= NOTE_MAX_WORDS else None
+    offsets = index_types(words, nwords, 1, 0, datasecs)
     strings: StringTable = _new_object(StringTable)
     strings.raw = data[hdr_len + type_len:]
     strings.base = None
@@ -724,7 +736,7 @@ def open_raw(data: bytes | bytearray | memoryview, base: Spec | None = None) -> 
     if bo != NATIVE_ORDER:
         words.byteswap()
     first = base.end_type_id if base is not None else 1
-    datasecs = array("I")
+    datasecs = array("I") if nwords <= NOTE_MAX_WORDS else None
     offsets = index_types(words, nwords, first, hdr.type_off, datasecs)
     spec = Spec(
         byte_order=bo, header=hdr, words=words, offsets=offsets, strings=strings,
