@@ -26,6 +26,9 @@ from loader.elf import ELFFile, Symbol
 from loader.errors import BTFError
 
 _U32_MAX = 0xFFFFFFFF
+# DATASECs whose entries are not placed by symbols: .ksyms is left alone,
+# .kconfig laid out.
+_NOT_FROM_SYMBOLS = frozenset({".ksyms", ".kconfig"})
 # Up to this many VARs, a DATASEC's symbols are looked up by name one at a time.
 _FEW_VARS = 16
 # Passes over the symbols (one per VAR looked up directly, one per section
@@ -173,12 +176,11 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     symbols: list[Symbol] | None = None
     symbol_names: list[str] = []
     for tid, name in order:
-        if name == ".ksyms":
-            continue
-        if name == ".kconfig":
-            if patched is None:
-                patched = words[:]
-            _layout_kconfig(spec, tid, patched)
+        if name in _NOT_FROM_SYMBOLS:
+            if name == ".kconfig":
+                if patched is None:
+                    patched = words[:]
+                _layout_kconfig(spec, tid, patched)
             continue
         pos = offsets[tid - first]
         if words[pos + 2] != 0:

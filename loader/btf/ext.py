@@ -237,9 +237,12 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
             return None
         pos, end = start + 4, start + length
         while pos < end:
-            if end - pos < 8:
+            # (A section header cut by the block's end fails the count check
+            # below, or this read when the section's bytes end too.)
+            try:
+                name_off, count = head(data, pos)
+            except struct.error:
                 return None
-            name_off, count = head(data, pos)
             name = names.get(name_off)
             if name is None:
                 stop = table.find(b"\0", name_off)
@@ -248,7 +251,7 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
                 name = names[name_off] = table[name_off:stop].decode("utf-8", "surrogateescape")
             pos += 8
             if count == 0 or count > (end - pos) >> shift:
-                return None
+                return None  # (also a header past the end: a negative room)
             stop = pos + (count << shift)
             if name in out:
                 # Named twice (compilers name each section once): _walk joins the pieces.

@@ -293,28 +293,32 @@ class Spec:
         out: dict[str, list[int]] = {}
         order: list[tuple[int, str]] = []
         offsets = self._offsets
-        noted = self._datasec_idx
+        noted: Sequence[int] | None = self._datasec_idx
         get = self.strings.get
         # Names read inline where get() would read and memoise them.
         memo, raw = self.strings.memo(), self.strings.raw
-        for idx in range(len(offsets)) if noted is None else noted:
-            pos = offsets[idx]
-            if (words[pos + 1] >> 24) & 0x1F == kind:
-                off = words[pos]
+        if noted is None:
+            noted = [idx for idx, pos in enumerate(offsets)
+                     if (words[pos + 1] >> 24) & 0x1F == kind]
+        for idx in noted:
+            off = words[offsets[idx]]
+            if memo is not None and (stop := raw.find(b"\0", off)) >= 0:
+                # (A name met before reads the same.)
                 try:
-                    if memo is not None and (stop := raw.find(b"\0", off)) >= 0:
-                        name = memo.get(off) or raw[off:stop].decode("utf-8", "surrogateescape")
-                        memo[off] = name
-                    else:
-                        name = get(off)
+                    name = memo[off] = raw[off:stop].decode()
+                except UnicodeDecodeError:
+                    name = memo[off] = raw[off:stop].decode("utf-8", "surrogateescape")
+            else:
+                try:
+                    name = get(off)
                 except BTFError:
                     continue  # reported when the type itself is decoded
-                ids = out.get(name)
-                if ids is None:
-                    out[name] = [idx + first]
-                else:
-                    ids.append(idx + first)
-                order.append((idx + first, name))
+            ids = out.get(name)
+            if ids is None:
+                out[name] = [idx + first]
+            else:
+                ids.append(idx + first)
+            order.append((idx + first, name))
         self._datasecs = out
         self._datasec_order = order
 
