@@ -108,6 +108,19 @@ def test_ext_fast_paths_match_careful(corpus_objects, monkeypatch, packed):
         assert f == c, i
 
 
+def test_ext_column_checks_match_careful(corpus_objects, monkeypatch):
+    # The byte-column check of line records, taken from any record count.
+    cases = list(_ext_cases(corpus_objects, 30))
+    monkeypatch.setattr(ext_mod, "_COLUMNS_MIN_RECORDS", 1)
+    fast = [_describe_ext(blob, strings, True) for blob, strings in cases]
+    monkeypatch.setattr(ext_mod, "_packed", lambda *args: None)
+    monkeypatch.setattr(ext_mod, "_walk", lambda *args: None)
+    careful = [_describe_ext(blob, strings, True) for blob, strings in cases]
+    assert sum(f[0] == "ERR" for f in fast) > 10
+    for i, (f, c) in enumerate(zip(fast, careful, strict=True)):
+        assert f == c, i
+
+
 def test_ext_packed_unless_unusual(corpus_objects):
     # Every corpus object takes the all-packed path.
     seen = 0

@@ -30,6 +30,10 @@ _COL_MASK = (1 << _LINE_SHIFT) - 1
 # Splitting a string table costs about one one-off lookup per this many bytes
 # of table (measured on corpus objects of 1 to 10 KiB of strings).
 _BYTES_PER_LOOKUP = 40
+# The line records' string offsets are checked by byte-column passes from this
+# many records (the passes have a fixed cost: below it, max over the words is
+# cheaper, in time and in instructions; maps_btf has 38 records).
+_COLUMNS_MIN_RECORDS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +275,7 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
         # the table's _string_limit.  All sections at once: a check per column.
         if lines:
             packed = b"".join(lines.values())
-            if limit <= 0xFFFF and len(packed) >= 32 * _MIN_LINE_INFO:
-                # (The column passes have a fixed cost: below ~32 records max is cheaper.)
+            if limit <= 0xFFFF and len(packed) >= _COLUMNS_MIN_RECORDS * _MIN_LINE_INFO:
                 if not _columns_below(packed, limit, rec.byte_order):
                     return None
             else:
