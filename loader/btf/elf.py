@@ -175,6 +175,7 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     # after a DATASEC without a section).
     symbols: list[Symbol] | None = None
     symbol_names: list[str] = []
+    section_sizes = elf.section_sizes
     for tid, name in order:
         if name in _NOT_FROM_SYMBOLS:
             if name == ".kconfig":
@@ -257,7 +258,7 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
                     f"a VAR offset (u32)"
                 )
             patched[j + 1] = value
-        size = elf.section_sizes[shndx]
+        size = section_sizes[shndx]
         if size > _U32_MAX:
             raise BTFError(f"DATASEC {name!r}: section size {size} does not fit a u32")
         patched[pos + 2] = size
