@@ -432,3 +432,30 @@ def test_fixup_many_datasecs_in_linear_work(vars_per_datasec, nsections):
     assert {vsi.offset for ds in datasecs for vsi in ds.vars} == {8 * v for v in range(nvars)}
     assert names.searches < 100  # (64 VARs looked up, a search more past the decoy)
     assert elapsed < 10, f"{elapsed:.1f} s"
+
+
+def _slots(obj):
+    names = [n for cls in type(obj).__mro__ for n in getattr(cls, "__slots__", ())]
+    return {n: getattr(obj, n) for n in names if not n.startswith("__")}
+
+
+def test_plain_constructors_set_what_the_class_constructors_set():
+    """StringTable.plain, Spec.plain and PackedExtInfos.plain skip the class call
+    (each runs on every load): they must fill every slot as the constructor does."""
+    raw = b"\0int\0.maps\0"
+    assert _slots(StringTable.plain(raw)) == _slots(StringTable(raw))
+
+    words, offsets = spec_mod.array("I", [1, 2, 3]), spec_mod.array("I", [0])
+    strings = StringTable(raw)
+    fast = spec_mod.Spec.plain("<", words, offsets, strings, None)
+    header = fast.header  # built on first use for a plain spec
+    slow = spec_mod.Spec(byte_order="<", header=header, words=words, offsets=offsets,
+                         strings=strings, layout=None, base=None)
+    assert _slots(fast) == _slots(slow)
+
+    fields = (8, 16, None, 32, {"s": b"f"}, {"s": b"l"}, {}, strings)
+    fast_ext = ext_mod.PackedExtInfos.plain(*fields)
+    slow_ext = ext_mod.PackedExtInfos(
+        func_info_rec_size=8, line_info_rec_size=16, core_relo_rec_size=None, hdr_len=32,
+        func_records={"s": b"f"}, line_records={"s": b"l"}, core_records={}, strings=strings)
+    assert _slots(fast_ext) == _slots(slow_ext)

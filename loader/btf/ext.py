@@ -22,6 +22,8 @@ from loader.btf.strings import StringTable
 from loader.btf.types import _install_fast_init
 from loader.errors import BTFError, ExtInfoError
 
+_new_object = object.__new__
+
 _MIN_FUNC_INFO = 8
 _MIN_LINE_INFO = 16
 _MIN_CORE_RELO = 16
@@ -198,6 +200,28 @@ class PackedExtInfos(ExtInfos):
     # The table the records' strings are in.
     strings: StringTable | None = None
 
+    @staticmethod
+    def plain(func_info_rec_size: int | None, line_info_rec_size: int | None,
+              core_relo_rec_size: int | None, hdr_len: int, func_records: dict[str, bytes],
+              line_records: dict[str, bytes], core_records: dict[str, bytes],
+              strings: StringTable) -> PackedExtInfos:
+        """The same as the dataclass constructor with these fields (the base
+        class's lists left empty), without its call: one is made on every load.
+        Beside the class so that both set the same fields (a test compares them)."""
+        self: PackedExtInfos = _new_object(PackedExtInfos)
+        self.func_infos = {}
+        self.line_infos = {}
+        self.core_relos = {}
+        self.func_info_rec_size = func_info_rec_size
+        self.line_info_rec_size = line_info_rec_size
+        self.core_relo_rec_size = core_relo_rec_size
+        self.hdr_len = hdr_len
+        self.func_records = func_records
+        self.line_records = line_records
+        self.core_records = core_records
+        self.strings = strings
+        return self
+
     def unpacked(self, byte_order: r.ByteOrder) -> ExtInfos:
         """The :class:`ExtInfos` that :func:`parse_ext` gives for the same bytes."""
         strings = self.strings
@@ -290,22 +314,10 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
                 words.byteswap()
             if max(words[2::4]) >= limit:
                 return None
-    infos: PackedExtInfos = _new_object(PackedExtInfos)
-    infos.func_infos = {}
-    infos.line_infos = {}
-    infos.core_relos = {}
-    infos.func_info_rec_size = _MIN_FUNC_INFO if fl else None
-    infos.line_info_rec_size = _MIN_LINE_INFO if ll else None
-    infos.core_relo_rec_size = _MIN_CORE_RELO if cl else None
-    infos.hdr_len = hdr_len
-    infos.func_records = funcs
-    infos.line_records = lines
-    infos.core_records = cores
-    infos.strings = strings
-    return infos
+    return PackedExtInfos.plain(
+        _MIN_FUNC_INFO if fl else None, _MIN_LINE_INFO if ll else None,
+        _MIN_CORE_RELO if cl else None, hdr_len, funcs, lines, cores, strings)
 
-
-_new_object = object.__new__
 
 
 def parse_ext(data: bytes, byte_order: r.ByteOrder, strings: StringTable) -> ExtInfos:

@@ -28,6 +28,8 @@ from loader.btf.header import Header, KindLayout, parse_header, parse_layout
 from loader.btf.strings import StringTable
 from loader.errors import BTFError
 
+_new_object = object.__new__
+
 NATIVE_ORDER: r.ByteOrder = "<" if sys.byteorder == "little" else ">"
 
 # Kernel's limit on chains of modifiers/typedefs (MAX_RESOLVE_DEPTH).
@@ -107,6 +109,27 @@ class Spec:
         self._datasec_order: list[tuple[int, str]] | None = None
         # Indices (into offsets) of the DATASECs, when the index walk noted them.
         self._datasec_idx: array[int] | None = None
+
+    @staticmethod
+    def plain(byte_order: r.ByteOrder, words: array[int], offsets: array[int],
+              strings: StringTable, datasec_idx: array[int] | None) -> Spec:
+        """A spec with no base and no layout whose header is built on first use
+        (see :attr:`header`), without the class call: :func:`open_raw` makes one
+        on every load.  Beside ``__init__`` so that both set the same slots (a
+        test compares them)."""
+        self: Spec = _new_object(Spec)
+        self.byte_order = byte_order
+        self._header = None
+        self._words = words
+        self._offsets = offsets
+        self.strings = strings
+        self.layout = self.base = None
+        self.first_type_id = 1
+        self._end_id = 1 + len(offsets)
+        self._cache = [None] * len(offsets)
+        self._name_index = self._datasecs = self._datasec_order = None
+        self._datasec_idx = datasec_idx
+        return self
 
     @property
     def header(self) -> Header:
@@ -648,7 +671,6 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
 
 # What every compiler writes (see header._PLAIN).
 _PLAIN_HEADER = {bo: struct.Struct(bo + "HBBIIIII") for bo in ("<", ">")}
-_new_object = object.__new__
 
 
 def _open_plain(data: bytes) -> Spec | None:
@@ -681,25 +703,8 @@ def _open_plain(data: bytes) -> Spec | None:
     nwords = type_len >> 2
     datasecs = array("I") if nwords <= NOTE_MAX_WORDS else None
     offsets = index_types(words, nwords, 1, 0, datasecs)
-    strings: StringTable = _new_object(StringTable)
-    strings.raw = data[hdr_len + type_len:]
-    strings.base = None
-    strings.start_offset = 0
-    strings._by_offset = strings._first_offset = strings._combined = None
-    strings._direct = {}
-    spec: Spec = _new_object(Spec)
-    spec.byte_order = bo
-    spec._header = None
-    spec._words = words
-    spec._offsets = offsets
-    spec.strings = strings
-    spec.layout = spec.base = None
-    spec.first_type_id = 1
-    spec._end_id = 1 + len(offsets)
-    spec._cache = [None] * len(offsets)
-    spec._name_index = spec._datasecs = spec._datasec_order = None
-    spec._datasec_idx = datasecs
-    return spec
+    return Spec.plain(bo, words, offsets, StringTable.plain(data[hdr_len + type_len:]),
+                      datasecs)
 
 
 def open_raw(data: bytes | bytearray | memoryview, base: Spec | None = None) -> Spec:

@@ -26,6 +26,9 @@ def encode_str(text: str) -> bytes:
     return text.encode(_ENCODING, _ERRORS)
 
 
+_new_object = object.__new__
+
+
 class StringTable:
     """One BTF string table, optionally stacked on a base table (split BTF)."""
 
@@ -42,6 +45,20 @@ class StringTable:
         self._combined: dict[int, str] | None = None
         # Strings read one at a time (before/without the full index): offset -> str.
         self._direct: dict[int, str] = {}
+
+    @staticmethod
+    def plain(raw: bytes) -> StringTable:
+        """``StringTable(raw)``, no base, without the class call: a small object's
+        table is made on every load, and a class call with an ``__init__`` is
+        several times dearer than a function's.  Beside ``__init__`` so that both
+        set the same slots (a test compares them)."""
+        self: StringTable = _new_object(StringTable)
+        self.raw = raw
+        self.base = None
+        self.start_offset = 0
+        self._by_offset = self._first_offset = self._combined = None
+        self._direct = {}
+        return self
 
     @property
     def end_offset(self) -> int:
