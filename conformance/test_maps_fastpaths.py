@@ -136,3 +136,42 @@ def test_key_value_struct_members_fast_equals_careful(name: str) -> None:
                 assert _outcome(mutant) == _careful(mutant), (name, pos, i, word, new)
                 checked += 1
     assert checked
+
+
+def test_fast_constructors_equal_dataclass_constructors() -> None:
+    # map_spec, map_kv and struct_ops_member stand in for the dataclass
+    # constructors on the loader's hot paths: same parameters (names, order,
+    # defaults) as the fields, and the same object for the same arguments.
+    import dataclasses
+    import inspect
+
+    from loader.collection.spec import (
+        MapKV,
+        MapSpec,
+        StructOpsMember,
+        map_kv,
+        map_spec,
+        struct_ops_member,
+    )
+
+    for cls, fast in ((MapSpec, map_spec), (MapKV, map_kv), (StructOpsMember, struct_ops_member)):
+        params = list(inspect.signature(fast).parameters.values())
+        fields = dataclasses.fields(cls)
+        assert [p.name for p in params] == [f.name for f in fields]
+        assert [p.default for p in params] == [
+            inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+            for f in fields
+        ]
+        values = [f"v{i}" if f.type in ("str", "bytes | str") else i + 1
+                  for i, f in enumerate(fields)]
+        built, made = fast(*values), cls(*values)
+        assert type(built) is cls
+        assert built == made and repr(built) == repr(made)
+        assert [getattr(built, f.name) for f in fields] == values
+        minimal = [v for v, p in zip(values, params, strict=True)
+                   if p.default is inspect.Parameter.empty]
+        assert fast(*minimal) == cls(*minimal)
+    kv = map_kv(1, b"x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        kv.key = 2  # type: ignore[misc]
+    assert hash(kv) == hash(MapKV(1, b"x"))

@@ -15,9 +15,9 @@ from loader.btf import records as r
 from loader.btf import types as t
 from loader.btf.spec import INFO_UNUSED_MASK
 from loader.btf.spec import Spec as BTFSpec
-from loader.collection.maps import BTFWords
+from loader.collection.maps import BTFWords, btf_words
 from loader.collection.objfile import Kind, ObjectFile
-from loader.collection.spec import MapKV, MapSpec, VariableSpec
+from loader.collection.spec import MapSpec, VariableSpec, map_kv, map_spec
 from loader.errors import BTFError, CollectionError
 from loader.uapi import MapType
 
@@ -50,11 +50,13 @@ def load_data_sections(
         nobits = sec.type == elf.SHT_NOBITS
         data = b"" if nobits else bytes(sec.data())
         constant = is_constant(name)
-        spec = MapSpec(
-            name=name, type=_ARRAY, key_size=4, value_size=sec.size, max_entries=1,
-            flags=BPF_F_RDONLY_PROG if constant else 0, section=name, freeze=constant,
-            # NOBITS is zero-filled and not materialised: its size is untrusted.
-            contents=() if nobits else (MapKV(0, data),),
+        # (Positional: name, type, key_size, value_size, max_entries, flags, four
+        # zeroes, value_type_id, inner, contents, section, section_offset, legacy,
+        # extra, freeze.)  NOBITS is zero-filled and not materialised: its size is
+        # untrusted.
+        spec = map_spec(
+            name, _ARRAY, 4, sec.size, 1, BPF_F_RDONLY_PROG if constant else 0, 0, 0, 0, 0, 0,
+            None, () if nobits else (map_kv(0, data),), name, 0, False, b"", constant,
         )
         # name -> (offset, size, value): VariableSpecs are built once, at the end,
         # with the BTF VAR id when there is one (a frozen dataclass costs a
@@ -83,7 +85,7 @@ def load_data_sections(
             if ds_id:
                 spec.value_type_id = ds_id
                 if rw is None:
-                    rw = BTFWords(btf)
+                    rw = btf_words(obj, btf)
                 plain = _plain_datasec(rw, ds_id, sec.size, found, type_ids)
                 if plain is None:
                     type_ids.clear()

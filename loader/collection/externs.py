@@ -14,7 +14,7 @@ from loader.btf import records as r
 from loader.btf import types as t
 from loader.btf.spec import Spec as BTFSpec
 from loader.collection.datasec import BPF_F_MMAPABLE, BPF_F_RDONLY_PROG
-from loader.collection.maps import BTFWords
+from loader.collection.maps import btf_words
 from loader.collection.objfile import KCONFIG_SEC, KSYMS_SEC, ObjectFile
 from loader.collection.spec import ExternSpec, MapSpec
 from loader.errors import BTFError, CollectionError
@@ -62,7 +62,7 @@ def load_externs(obj: ObjectFile, maps: dict[str, MapSpec], out: dict[str, Exter
     }
     # Type checks read from the words where they can be (a typed ksym's type is
     # often a large kernel struct, whose decode would read every member's name).
-    rw = BTFWords(btf)
+    rw = btf_words(obj, btf)
     for sec_name in (KCONFIG_SEC, KSYMS_SEC):
         ids = datasecs.get(sec_name, [])
         if not ids:

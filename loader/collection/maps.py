@@ -21,7 +21,7 @@ from loader.btf.spec import INFO_UNUSED_MASK, MAX_RESOLVE_DEPTH, POINTER_SIZE
 from loader.btf.spec import Spec as BTFSpec
 from loader.btf.strings import decode_str
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
-from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec
+from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec, map_kv, map_spec
 from loader.errors import BTFError, CollectionError, RelocationError
 from loader.uapi import MapType
 
@@ -73,11 +73,10 @@ def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
             if name in out:
                 raise CollectionError(f"{where}: duplicate map name")
             mtype, key_size, value_size, max_entries, flags = layout.unpack_from(data, off)
-            out[name] = MapSpec(
-                name=name, type=mtype, key_size=key_size, value_size=value_size,
-                max_entries=max_entries, flags=flags, section=sec.name, section_offset=off,
-                legacy=True,
-                extra=bytes(data[off + LEGACY_MAP_DEF_SIZE : off + sym.size]),
+            out[name] = map_spec(
+                name, mtype, key_size, value_size, max_entries, flags, 0, 0, PIN_NONE, 0, 0,
+                None, (), sec.name, off, True,
+                bytes(data[off + LEGACY_MAP_DEF_SIZE : off + sym.size]),
             )
 
 
@@ -92,7 +91,7 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
                 # one pass.  Anything else (or any doubt) takes the careful path
                 # below from its start (``out`` untouched), so every error is still
                 # raised here, in libbpf's order, with the same message.
-                fast = BTFWords(btf).section(osec, ids[0], out)
+                fast = btf_words(obj, btf).section(osec, ids[0], out)
                 if fast is not None:
                     _load_values(obj, osec, fast)
                     continue
@@ -107,7 +106,7 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
                 + (f": ids {ids[:8]}" if ids else "")
             )
         ds_id = ids[0]
-        rw = BTFWords(btf)
+        rw = btf_words(obj, btf)
         datasec = btf.type_by_id(ds_id)
         assert isinstance(datasec, t.Datasec)
         data = sec.data()
@@ -491,8 +490,8 @@ class BTFWords:
                 return None
         if not mtype:
             return None
-        spec = MapSpec(name, mtype, key_size, value_size, max_entries, flags, extra, numa,
-                       pinning, key_id, value_id, None, (), section, offset)
+        spec = map_spec(name, mtype, key_size, value_size, max_entries, flags, extra, numa,
+                        pinning, key_id, value_id, None, (), section, offset)
         return spec, words[pos + 2], values, values_off
 
     def _code(self, name_off: int) -> int:
@@ -947,6 +946,15 @@ class BTFWords:
         return None
 
 
+def btf_words(obj: ObjectFile, btf: BTFSpec) -> BTFWords:
+    """The load's one :class:`BTFWords` over ``btf`` (``obj.btf``), built on first
+    use: every reader shares its remembered answers, and it is built once."""
+    rw = obj.words
+    if rw is None:
+        rw = obj.words = BTFWords(btf)
+    return rw
+
+
 def _uint_member(btf: BTFSpec, rw: BTFWords, member: _Member, map_name: str) -> int:
     """The value of a ``__uint(name, N)`` member (or cilium's ``__ulong`` enum)."""
     mname, mtype, _ = member
@@ -1139,7 +1147,7 @@ def _load_values(
             raise RelocationError(
                 f"{_where(osec, off, sym)}: map-in-map slot must point to another map"
             )
-        items.append(MapKV(rel // POINTER_SIZE, sym[1]))
+        items.append(map_kv(rel // POINTER_SIZE, sym[1]))
     if owner is not None:
         owner[2].contents = tuple(items)
 

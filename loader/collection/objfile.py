@@ -11,11 +11,14 @@ never decoded.
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loader import elf
 from loader.btf.spec import Spec as BTFSpec
 from loader.errors import CollectionError, RelocationError, UnsupportedError
+
+if TYPE_CHECKING:
+    from loader.collection.maps import BTFWords
 
 LICENSE_SEC = "license"
 VERSION_SEC = "version"
@@ -117,11 +120,15 @@ class ObjectFile:
     """The classified view of one ELF object."""
 
     __slots__ = ("_others", "btf", "by_index", "elf", "license_index", "symbols",
-                 "text_index", "version_index")
+                 "text_index", "version_index", "words")
 
     def __init__(self, ef: elf.ELFFile, btf: BTFSpec | None) -> None:
         self.elf = ef
         self.btf = btf
+        # The readers' one BTFWords over ``btf`` (maps.btf_words builds it on first
+        # use): its answers are remembered per type id and hold for the whole load,
+        # and building it costs as much as a map definition read.
+        self.words: BTFWords | None = None
         self.by_index: dict[int, ObjSection] = {}
         # The license and version sections, by index (-1: none); the reader
         # wants only their bytes.

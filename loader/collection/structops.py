@@ -25,9 +25,16 @@ from loader.btf import records as r
 from loader.btf import types as t
 from loader.btf.spec import INFO_UNUSED_MASK
 from loader.btf.spec import Spec as BTFSpec
-from loader.collection.maps import BTFWords
+from loader.collection.maps import btf_words
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
-from loader.collection.spec import MapKV, MapSpec, StructOpsMember
+from loader.collection.spec import (
+    MapKV,
+    MapSpec,
+    StructOpsMember,
+    map_kv,
+    map_spec,
+    struct_ops_member,
+)
 from loader.errors import BTFError, CollectionError, RelocationError, UnsupportedError
 from loader.sections import program_section
 from loader.uapi import MapType, ProgType
@@ -116,7 +123,7 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
     ids = btf.datasecs().get(name)
     if ids is None or len(ids) != 1:
         return False
-    rw = BTFWords(btf)
+    rw = btf_words(obj, btf)
     words, offsets, first, end = rw.words, rw.offsets, rw.first, rw.end
     pos = offsets[ids[0] - first]
     info = words[pos + 1]
@@ -156,10 +163,9 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
         size = words[spos + 2]
         if start + size > sec.size or var_name in out or var_name in new:
             return False
-        spec = new[var_name] = MapSpec(
-            name=var_name, type=_STRUCT_OPS_MAP, key_size=4, value_size=size,
-            max_entries=1, flags=flags, value_type_id=struct_id, section=name,
-            section_offset=start, contents=(MapKV(0, data[start:start + size]),),
+        spec = new[var_name] = map_spec(
+            var_name, _STRUCT_OPS_MAP, 4, size, 1, flags, 0, 0, 0, 0, struct_id, None,
+            (map_kv(0, data[start:start + size]),), name, start,
         )
         placed.append((start, start + size, spec, spos, words[spos + 5:stop:3]))
     members: dict[str, list[StructOpsMember]] = {}
@@ -206,7 +212,7 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
         found = members.get(spec.name)
         if found is None:
             found = members[spec.name] = []
-        found.append(StructOpsMember(member_name, index, moff, func.name))
+        found.append(struct_ops_member(member_name, index, moff, func.name))
     for place in placed:
         spec = place[2]
         spec.struct_ops = tuple(members.get(spec.name, ()))
