@@ -113,6 +113,38 @@ def test_type_headers_fast_equals_careful(name: str) -> None:
             assert _outcome(mutant) == _careful(mutant), (name, pos, hex(new))
 
 
+@pytest.mark.parametrize("name", ("maps_btf.el.o", "maps_btf.eb.o", "tail_calls.el.o"))
+def test_uint_pointer_array_words_fast_equals_careful(name: str) -> None:
+    # A __uint's PTR and the ARRAY right after it are read in one unpack: point
+    # each PTR elsewhere (the type before or after, another ARRAY, the last id,
+    # past the end) and change each ARRAY word, and compare.
+    data = (CORPUS_OBJ / name).read_bytes()
+    spec, types, bo = _btf_types(data)
+    words, offsets = spec.index
+    first, end = spec.first_type_id, spec.end_type_id
+    u32 = struct.Struct(bo + "I")
+    arrays = [first + i for i, pos in enumerate(offsets) if (words[pos + 1] >> 24) & 0x1F == 3]
+    checked = 0
+    for i, pos in enumerate(offsets):
+        kind = (words[pos + 1] >> 24) & 0x1F
+        if kind == 2:  # PTR
+            tid = first + i
+            changes = [(2, new) for new in (tid, tid + 2, end - 1, end, *arrays[:3])]
+        elif kind == 3:  # ARRAY
+            changes = [(2, 1), (3, end), (3, 0), (4, end), (5, 0), (5, 0xFFFFFFFF), (0, 0xFFFFFF)]
+        else:
+            continue
+        for word, new in changes:
+            if words[pos + word] == new:
+                continue
+            b = bytearray(data)
+            u32.pack_into(b, types + 4 * (pos + word), new)
+            mutant = bytes(b)
+            assert _outcome(mutant) == _careful(mutant), (name, pos, word, new)
+            checked += 1
+    assert checked
+
+
 @pytest.mark.parametrize("name", ("maps_btf.el.o", "maps_btf.eb.o", "map_in_map.el.o"))
 def test_key_value_struct_members_fast_equals_careful(name: str) -> None:
     # A struct key or value's size is read from the words when every member's type

@@ -245,6 +245,9 @@ _MEMBER_CODES = {
 }
 _RAW_CODES = {name.encode("ascii"): code for name, code in _MEMBER_CODES.items()}
 _UNSEEN = (-1, -1)
+# A PTR's info and target and the ARRAY after it (info, size, elem, index, nelems),
+# names skipped: a ``__uint`` type as clang lays it out.
+_ptr_array = struct.Struct("=4xII4xIIIII").unpack_from
 _GLOBAL_ALLOCATED = r.BTF_VAR_GLOBAL_ALLOCATED
 
 
@@ -263,11 +266,13 @@ class BTFWords:
     "not sure" is always allowed; answering a value the decoder would not is not.
     """
 
-    __slots__ = ("codes", "end", "first", "get", "known", "names_below", "offsets", "raw",
-                 "sizes", "targets", "typed", "uints", "words")
+    __slots__ = ("codes", "end", "first", "get", "known", "names_below", "offsets",
+                 "pair_last", "raw", "sizes", "targets", "typed", "uints", "words")
 
     def __init__(self, btf: BTFSpec) -> None:
         self.words, self.offsets = btf.index
+        # The last word position nine words can be unpacked from (_ptr_array).
+        self.pair_last = len(self.words) - 9
         self.first = btf.first_type_id
         self.end = btf.end_type_id
         strings = btf.strings
@@ -342,8 +347,9 @@ class BTFWords:
                 return None
             vpos = offsets[vt - first]
             # A VAR (no kflag, vlen or unused bits), global, whose type is a type.
+            var_type = words[vpos + 2]
             if (words[vpos + 1] != _VAR_INFO or words[vpos + 3] != _GLOBAL_ALLOCATED
-                    or words[vpos + 2] >= end):
+                    or var_type >= end):
                 return None
             name = known(words[vpos])
             if name is None:
@@ -356,7 +362,7 @@ class BTFWords:
                 return None
             if not zeroes and _first_nonzero(data, start, stop) >= 0:
                 return None
-            found = fields(words[vpos + 2], name, sec_name, start, False)
+            found = fields(var_type, name, sec_name, start, False)
             if found is None:
                 return None
             spec, size, values, values_off = found
@@ -431,12 +437,25 @@ class BTFWords:
                 if value is None:
                     if first <= mid < end:
                         at = offsets[mid - first]
-                        target = words[at + 2]
-                        if words[at + 1] == _PTR_INFO and first <= target < end:
-                            at = offsets[target - first]
-                            if (words[at + 1] == _ARRAY_INFO and not words[at + 2]
-                                    and words[at + 3] < end > words[at + 4]):
-                                value = uints[mid] = words[at + 5]
+                        if at <= self.pair_last:
+                            # clang puts the ARRAY right after its PTR: both read in
+                            # one unpack (nine words; a plain PTR is three), checked
+                            # as _uint checks them (anything else: the read below).
+                            ptr_info, target, arr_info, arr_zero, elem, index, nelems = (
+                                _ptr_array(words, 4 * at))
+                            if (ptr_info == _PTR_INFO and target == mid + 1 and target < end
+                                    and arr_info == _ARRAY_INFO and not arr_zero
+                                    and elem < end > index):
+                                value = uints[mid] = nelems
+                        if value is None:
+                            # The ARRAY elsewhere (the first __uint: clang puts its
+                            # element type in between): read as _uint reads it.
+                            target = words[at + 2]
+                            if words[at + 1] == _PTR_INFO and first <= target < end:
+                                at = offsets[target - first]
+                                if (words[at + 1] == _ARRAY_INFO and not words[at + 2]
+                                        and words[at + 3] < end > words[at + 4]):
+                                    value = uints[mid] = words[at + 5]
                     if value is None:
                         value = self.uint(mid)
                         if value is None:
@@ -517,9 +536,12 @@ class BTFWords:
             pos = self.offsets[type_id - first]
             target = words[pos + 2]
             if words[pos + 1] == _PTR_INFO and words[pos] < self.names_below and target < end:
-                size = self.sizes.get(target)
-                if size is None:
-                    size = self.size(target)
+                # (size() inline: one call less for a pointee read the first time.)
+                sizes = self.sizes
+                if target in sizes:
+                    size = sizes[target]
+                else:
+                    size = sizes[target] = self._size(target)
                 if size is not None:
                     return target, size
                 return -1, 0
