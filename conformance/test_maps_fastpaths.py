@@ -113,11 +113,13 @@ def test_type_headers_fast_equals_careful(name: str) -> None:
             assert _outcome(mutant) == _careful(mutant), (name, pos, hex(new))
 
 
-@pytest.mark.parametrize("name", ("maps_btf.el.o", "maps_btf.eb.o", "tail_calls.el.o"))
-def test_uint_pointer_array_words_fast_equals_careful(name: str) -> None:
-    # A __uint's PTR and the ARRAY right after it are read in one unpack: point
-    # each PTR elsewhere (the type before or after, another ARRAY, the last id,
-    # past the end) and change each ARRAY word, and compare.
+@pytest.mark.parametrize("name", ("maps_btf.el.o", "maps_btf.eb.o", "tail_calls.el.o",
+                                  "callbacks.el.o"))
+def test_pointer_chain_words_fast_equals_careful(name: str) -> None:
+    # A __uint's PTR and the ARRAY right after it are read in one unpack, and so
+    # are a __type's PTR, TYPEDEF and INT: point each PTR and TYPEDEF elsewhere
+    # (itself, past the next type, another ARRAY, the last id, past the end),
+    # change each ARRAY and INT word and the names, and compare.
     data = (CORPUS_OBJ / name).read_bytes()
     spec, types, bo = _btf_types(data)
     words, offsets = spec.index
@@ -132,6 +134,12 @@ def test_uint_pointer_array_words_fast_equals_careful(name: str) -> None:
             changes = [(2, new) for new in (tid, tid + 2, end - 1, end, *arrays[:3])]
         elif kind == 3:  # ARRAY
             changes = [(2, 1), (3, end), (3, 0), (4, end), (5, 0), (5, 0xFFFFFFFF), (0, 0xFFFFFF)]
+        elif kind == 8:  # TYPEDEF (a __type's PTR, TYPEDEF, INT are read in one unpack too)
+            tid = first + i
+            changes = [(2, tid), (2, tid + 2), (2, end), (0, 0xFFFFFF), (0, 0xFFFFFFFF)]
+        elif kind == 1:  # INT
+            changes = [(3, words[pos + 3] | 0x10000000), (3, words[pos + 3] + 0x100),
+                       (2, words[pos + 2] * 2), (0, 0xFFFFFF)]
         else:
             continue
         for word, new in changes:

@@ -248,6 +248,8 @@ _UNSEEN = (-1, -1)
 # A PTR's info and target and the ARRAY after it (info, size, elem, index, nelems),
 # names skipped: a ``__uint`` type as clang lays it out.
 _ptr_array = struct.Struct("=4xII4xIIIII").unpack_from
+# A PTR, a TYPEDEF and an INT (ten words): a ``__type`` of a typedef'd integer.
+_ptr_typedef_int = struct.Struct("=10I").unpack_from
 _GLOBAL_ALLOCATED = r.BTF_VAR_GLOBAL_ALLOCATED
 
 
@@ -271,7 +273,8 @@ class BTFWords:
 
     def __init__(self, btf: BTFSpec) -> None:
         self.words, self.offsets = btf.index
-        # The last word position nine words can be unpacked from (_ptr_array).
+        # The last word position nine words can be unpacked from (_ptr_array; ten,
+        # _ptr_typedef_int, from the one before).
         self.pair_last = len(self.words) - 9
         self.first = btf.first_type_id
         self.end = btf.end_type_id
@@ -534,8 +537,20 @@ class BTFWords:
         if first <= type_id < end:
             words = self.words
             pos = self.offsets[type_id - first]
+            below = self.names_below
+            if pos < self.pair_last:
+                # ``__type(key, __u32)`` as clang lays it out (PTR, TYPEDEF, INT one
+                # after the other: three words each, then the INT's four), read in
+                # one unpack and checked as the reads below check them.
+                (ptr_name, ptr_info, target, td_name, td_info, td_type, int_name, int_info,
+                 int_size, int_bits) = _ptr_typedef_int(words, 4 * pos)
+                if (ptr_info == _PTR_INFO and td_info == _TYPEDEF_INFO and int_info == _INT_INFO
+                        and target == type_id + 1 and td_type == type_id + 2 and td_type < end
+                        and ptr_name < below and td_name < below and int_name < below
+                        and not int_bits & 0xF000FF00):
+                    return target, int_size
             target = words[pos + 2]
-            if words[pos + 1] == _PTR_INFO and words[pos] < self.names_below and target < end:
+            if words[pos + 1] == _PTR_INFO and words[pos] < below and target < end:
                 # (size() inline: one call less for a pointee read the first time.)
                 sizes = self.sizes
                 if target in sizes:
