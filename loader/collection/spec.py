@@ -302,57 +302,28 @@ class ProgramSpec:
         self._core_relos = [] if core_relos is None else core_relos
 
     @classmethod
-    def deferred(
-        cls, name: str, section: str, type: int, attach_type: int, flags: int,
-        attach_to: str, license: str, kernel_version: int, insn_slots: int,
-        byte_order: ByteOrder, linked: tuple[str, ...], section_offset: int, autoload: bool,
-        global_binding: bool, body: Callable[[], ProgramBody],
-    ) -> ProgramSpec:
-        """A spec whose code and .BTF.ext lists ``body()`` builds on first access
-        (the loader builds one per function, most never looked at).
-
-        Positional, and the code slots are left unset rather than filled with
-        empty lists that the first access replaces: every read of them goes
-        through ``_build`` first (the properties, ``_values``), so none can see
-        the difference.  Keyword matching against __init__'s 18 parameters
-        measured ~8x slower.
-        """
-        # The fields are written out as in __init__ rather than set by a shared
-        # helper: one more call per function measured 1-3% of a whole load.
-        self = _new_object(cls)
-        self.name = name
-        self.section = section
-        self.type = type
-        self.attach_type = attach_type
-        self.flags = flags
-        self.attach_to = attach_to
-        self.license = license
-        self.kernel_version = kernel_version
-        self.insn_slots = insn_slots
-        self.byte_order = byte_order
-        self.linked = linked
-        self.section_offset = section_offset
-        self.autoload = autoload
-        self.global_binding = global_binding
-        self._body = body
-        return self
-
-    @classmethod
     def function(
         cls, name: str, section: str, type: int, attach_type: int, flags: int,
         attach_to: str, license: str, kernel_version: int, insn_slots: int,
         byte_order: ByteOrder, section_offset: int, autoload: bool, global_binding: bool,
         code: FunctionCode, index: int,
     ) -> ProgramSpec:
-        """A :meth:`deferred` spec of one function of a program section, as the
-        loader opens it: its code is function ``index`` of ``code``.  The
-        loader links it later (setting ``linked`` and a body of the linked
-        code) if it is a program that calls anything; ``_callees`` (the
-        functions it references, by name, set by the loader) and ``_code``
-        and ``_index`` are what linking reads.  (The spec itself is the
-        linker's node: no second object per function.)
+        """The spec of one function of a program section, as the loader opens it,
+        its code unbuilt: function ``index`` of ``code``, decoded (with its
+        .BTF.ext lists) on first access (the loader makes one per function, most
+        never looked at).  The loader links it later (setting ``linked`` and a
+        body of the linked code) if it is a program that calls anything;
+        ``_callees`` (the functions it references, by name, set by the loader)
+        and ``_code`` and ``_index`` are what linking reads.  (The spec itself
+        is the linker's node: no second object per function.)
         """
-        # (Written out as in deferred: see there.)
+        # Positional, and the code slots are left unset rather than filled with
+        # empty lists that the first access replaces: every read of them goes
+        # through ``_build`` first (the properties, ``_values``), so none can see
+        # the difference.  Keyword matching against __init__'s 18 parameters
+        # measured ~8x slower; the fields are written out as in __init__ rather
+        # than set by a shared helper: one more call per function measured 1-3%
+        # of a whole load.
         self = _new_object(cls)
         self.name = name
         self.section = section
