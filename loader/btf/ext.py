@@ -291,29 +291,12 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
             out[name] = data[pos:stop]
             pos = stop
     funcs, lines, cores = blocks
-    if lines or cores:
-        limit = table.rfind(b"\0") + 1
-        swap = rec.byte_order != HOST_BYTE_ORDER
-        # Every file and line name offset of the line records, and every access
-        # string offset of the core_relo records, must read a string: be below
-        # the table's _string_limit.  All sections at once: a check per column.
-        if lines:
-            packed = b"".join(lines.values())
-            if limit <= 0xFFFF and len(packed) >= _COLUMNS_MIN_RECORDS * _MIN_LINE_INFO:
-                if not _columns_below(packed, limit, rec.byte_order):
-                    return None
-            else:
-                words = array("I", packed)
-                if swap:
-                    words.byteswap()
-                if max(words[1::4]) >= limit or max(words[2::4]) >= limit:
-                    return None
-        if cores:
-            words = array("I", b"".join(cores.values()))
-            if swap:
-                words.byteswap()
-            if max(words[2::4]) >= limit:
-                return None
+    # Every file and line name offset of the line records, and every access
+    # string offset of the core_relo records, must read a string.
+    if lines and not _strings_ok(strings, lines.values(), rec.byte_order):
+        return None
+    if cores and not _access_ok(strings, cores.values(), rec.byte_order):
+        return None
     return PackedExtInfos.plain(
         _MIN_FUNC_INFO if fl else None, _MIN_LINE_INFO if ll else None,
         _MIN_CORE_RELO if cl else None, hdr_len, funcs, lines, cores, strings)
@@ -433,8 +416,7 @@ def _strings_ok(strings: StringTable, records: Iterable[bytes],
     if not packed:
         return True
     limit = _string_limit(strings)
-    # The column passes have a fixed cost: below ~32 records max is cheaper.
-    if limit <= 0xFFFF and len(packed) >= 32 * _MIN_LINE_INFO:
+    if limit <= 0xFFFF and len(packed) >= _COLUMNS_MIN_RECORDS * _MIN_LINE_INFO:
         return _columns_below(packed, limit, byte_order)
     words = _words(packed, byte_order)
     return max(words[1::4]) < limit and max(words[2::4]) < limit
