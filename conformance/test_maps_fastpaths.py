@@ -38,6 +38,16 @@ def _careful(data: bytes) -> str:
         return _outcome(data)
 
 
+def _assert_word_mutant_agrees(data: bytes, u32: struct.Struct, place: int, new: int,
+                               context: object) -> None:
+    """The object with the u32 at file offset ``place`` set to ``new``: fast and
+    careful paths give the same outcome."""
+    b = bytearray(data)
+    u32.pack_into(b, place, new)
+    mutant = bytes(b)
+    assert _outcome(mutant) == _careful(mutant), context
+
+
 def _btf_types(data: bytes) -> tuple[Spec, int, str]:
     """The object's unfixed .BTF, the file offset of its type section, and the
     byte order."""
@@ -83,10 +93,7 @@ def test_member_types_fast_equals_careful(name: str) -> None:
         for new in [0, end - 1, end, end + 7, 0xFFFFFFFF, *others]:
             if new == old:
                 continue
-            b = bytearray(data)
-            u32.pack_into(b, place, new)
-            mutant = bytes(b)
-            assert _outcome(mutant) == _careful(mutant), (name, place, new)
+            _assert_word_mutant_agrees(data, u32, place, new, (name, place, new))
             checked += 1
     assert checked
 
@@ -107,10 +114,7 @@ def test_type_headers_fast_equals_careful(name: str) -> None:
                     (info & 0x80FFFFFF) | 0x08000000, (info & 0x80FFFFFF) | 0x01000000):
             if new == info:
                 continue
-            b = bytearray(data)
-            u32.pack_into(b, place, new)
-            mutant = bytes(b)
-            assert _outcome(mutant) == _careful(mutant), (name, pos, hex(new))
+            _assert_word_mutant_agrees(data, u32, place, new, (name, pos, hex(new)))
 
 
 @pytest.mark.parametrize("name", ("maps_btf.el.o", "maps_btf.eb.o", "tail_calls.el.o",
@@ -145,10 +149,8 @@ def test_pointer_chain_words_fast_equals_careful(name: str) -> None:
         for word, new in changes:
             if words[pos + word] == new:
                 continue
-            b = bytearray(data)
-            u32.pack_into(b, types + 4 * (pos + word), new)
-            mutant = bytes(b)
-            assert _outcome(mutant) == _careful(mutant), (name, pos, word, new)
+            _assert_word_mutant_agrees(data, u32, types + 4 * (pos + word), new,
+                                       (name, pos, word, new))
             checked += 1
     assert checked
 
@@ -170,10 +172,8 @@ def test_key_value_struct_members_fast_equals_careful(name: str) -> None:
         for i in range(info & 0xFFFF):
             for word, new in ((0, 0xFFFFFF), (0, 0xFFFFFFFF), (1, spec.end_type_id),
                               (1, 0xFFFFFFFF)):
-                b = bytearray(data)
-                u32.pack_into(b, types + 4 * (pos + 3 + 3 * i + word), new)
-                mutant = bytes(b)
-                assert _outcome(mutant) == _careful(mutant), (name, pos, i, word, new)
+                place = types + 4 * (pos + 3 + 3 * i + word)
+                _assert_word_mutant_agrees(data, u32, place, new, (name, pos, i, word, new))
                 checked += 1
     assert checked
 
