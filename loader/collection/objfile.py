@@ -80,6 +80,7 @@ def is_data_section(name: str) -> bool:
     return name in _DATA_NAMES or name.startswith(_DATA_PREFIXES)
 
 
+# cilium/ebpf also accepts "maps/NAME" (iproute2 style); libbpf 1.x refuses both.
 _LEGACY_MAPS_PREFIX = LEGACY_MAPS_SEC + "/"
 # Names classified whatever the section type (as are names starting "maps/" or
 # ".addr_space."; the rest need PROGBITS/NOBITS), to their kind (license and
@@ -109,11 +110,6 @@ _DATA, _PROGRAM, _STRUCT_OPS = Kind.DATA, Kind.PROGRAM, Kind.STRUCT_OPS
 _SHF_EXECINSTR, _SHT_PROGBITS, _SHT_NOBITS = elf.SHF_EXECINSTR, elf.SHT_PROGBITS, elf.SHT_NOBITS
 _STT_FUNC, _STT_NOTYPE, _STT_OBJECT = elf.STT_FUNC, elf.STT_NOTYPE, elf.STT_OBJECT
 _STB_LOCAL = elf.STB_LOCAL
-
-
-def is_legacy_maps_section(name: str) -> bool:
-    # cilium/ebpf also accepts "maps/NAME" (iproute2 style); libbpf 1.x refuses both.
-    return name == LEGACY_MAPS_SEC or name.startswith(_LEGACY_MAPS_PREFIX)
 
 
 class ObjectFile:
@@ -214,11 +210,6 @@ class ObjectFile:
             by_index[index] = ObjSection(sec, kind)
         # (map, not a comprehension: that is a function call of its own in 3.11.)
         self._others = list(map(by_index.__getitem__, others))
-
-    @property
-    def license_sec(self) -> elf.Section | None:
-        index = self.license_index
-        return None if index < 0 else self.elf.section(index)
 
     @property
     def version_sec(self) -> elf.Section | None:
