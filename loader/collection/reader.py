@@ -131,9 +131,8 @@ def _link(obj: ObjectFile, functions: dict[str, ProgramSpec],
         if spec._callees:
             order = link(spec, functions, callees)
             if order:
-                spec.linked = tuple([callee.name for callee in order])
-                spec._body = _linked_body(
-                    spec._code, spec._index, [(callee._code, callee._index) for callee in order])
+                spec.link(tuple([callee.name for callee in order]), _linked_body(
+                    spec._code, spec._index, [(callee._code, callee._index) for callee in order]))
 
 
 def _linked_body(code: FunctionCode, index: int, order: list[tuple[FunctionCode, int]],

@@ -345,6 +345,13 @@ class ProgramSpec:
         self._callees = ()
         return self
 
+    def link(self, linked: tuple[str, ...], body: Callable[[], ProgramBody]) -> None:
+        """Make this unbuilt function spec a linked program: ``linked`` names the
+        functions appended, ``body`` builds the linked code on first access."""
+        assert self._body is not None, "linking a spec whose code is built"
+        self.linked = linked
+        self._body = body
+
     def _build(self) -> None:
         body = self._body
         assert body is not None
