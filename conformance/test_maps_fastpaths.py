@@ -215,3 +215,63 @@ def test_fast_constructors_equal_dataclass_constructors() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         kv.key = 2  # type: ignore[misc]
     assert hash(kv) == hash(MapKV(1, b"x"))
+
+
+@pytest.mark.parametrize("name", ("maps_btf.el.o", "maps_btf.eb.o", "map_in_map.el.o",
+                                  "tail_calls.el.o"))
+def test_datasec_entries_and_vars_fast_equals_careful(name: str) -> None:
+    # The section reader unpacks the .maps DATASEC's entries and each VAR's four
+    # words at once, and counts names instead of looking each one up: point
+    # entries at each other's VARs (a name twice), move and resize them, give
+    # VARs each other's names, other linkages and types, and compare.
+    data = (CORPUS_OBJ / name).read_bytes()
+    spec, types, bo = _btf_types(data)
+    words, offsets = spec.index
+    first, end = spec.first_type_id, spec.end_type_id
+    u32 = struct.Struct(bo + "I")
+    (ds_id,) = spec.datasecs()[".maps"]
+    pos = offsets[ds_id - first]
+    entries = [pos + 3 + 3 * i for i in range(words[pos + 1] & 0xFFFF)]
+    var_ids = [words[e] for e in entries]
+    var_pos = [offsets[v - first] for v in var_ids]
+    checked = 0
+    for e in entries:
+        off, size = words[e + 1], words[e + 2]
+        for word, new in ((0, 0), (0, end), (0, var_ids[0]), (0, var_ids[-1]), (1, off + 8),
+                          (1, 0xFFFFFFF0), (2, size + 8), (2, 0), (2, 0xFFFFFFFF)):
+            if words[e + word] != new:
+                _assert_word_mutant_agrees(data, u32, types + 4 * (e + word), new,
+                                           (name, e, word, new))
+                checked += 1
+    for vp in var_pos:
+        for word, new in ((0, words[var_pos[0]]), (0, words[var_pos[-1]]), (0, 0),
+                          (0, 0xFFFFFFFF), (1, words[vp + 1] | 1), (2, end), (2, 0),
+                          (3, 0), (3, 2), (3, 0xFFFFFFFF)):
+            if words[vp + word] != new:
+                _assert_word_mutant_agrees(data, u32, types + 4 * (vp + word), new,
+                                           (name, vp, word, new))
+                checked += 1
+    assert checked
+
+
+def test_section_refuses_a_map_already_read() -> None:
+    # The section reader checks that no map of the section is in ``out`` once,
+    # after its loop: a name already there (a legacy map's) is a refusal, with
+    # ``out`` untouched, and the careful path raises.
+    from loader.collection.objfile import ObjectFile
+    from loader.collection.reader import _load_btf
+    from loader.errors import CollectionError
+
+    data = (CORPUS_OBJ / "maps_btf.el.o").read_bytes()
+    ef = elf.ELFFile(data)
+    btf = _load_btf(ef)[0]
+    assert btf is not None
+    obj = ObjectFile(ef, btf)
+    (osec,) = obj.sections_of(maps_mod._BTF_MAPS)
+    (ds_id,) = btf.datasecs()[".maps"]
+    taken = load_collection_spec(data).maps["mb_lru"]
+    out = {"mb_lru": taken}
+    assert maps_mod.BTFWords(btf).section(osec, ds_id, out) is None
+    assert out == {"mb_lru": taken}
+    with pytest.raises(CollectionError, match="duplicate map name"):
+        maps_mod.load_btf_maps(obj, out)
