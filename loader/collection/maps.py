@@ -220,6 +220,10 @@ _SIZE_FOLLOW = frozenset({
 
 # (start, end, spec, offset of 'values' or -1) of one map definition in its section.
 _Placed = tuple[int, int, MapSpec, int]
+# (STRUCT type id, name, offset, variable size) of one map definition.
+_Def = tuple[int, str, int, int]
+# The size of an inner map's definition (no variable): past any STRUCT's.
+_ANY_SIZE = 1 << 32
 _VAR_INFO = r.BTF_KIND_VAR << 24
 _PTR_INFO = r.BTF_KIND_PTR << 24
 _FUNC_INFO = r.BTF_KIND_FUNC << 24
@@ -355,10 +359,9 @@ class BTFWords:
         # (one compare: strip() walks the bytes one at a time).
         zeroes = data.tobytes() == bytes(len(data))
         symbols = osec.symbols
-        known, fields = self.known, self.fields
-        new: dict[str, MapSpec] = {}
-        # Where each map sits matters only to relocations (_load_values).
-        placed: list[_Placed] | None = [] if osec.relocations else None
+        known = self.known
+        # (type id, name, offset, size) of each definition, read by definitions().
+        defs: list[_Def] = []
         vlen = info & 0xFFFF
         # The entries' words in one unpack (13 maps: 39 array subscripts cost more),
         # walked as (VAR id, offset, size) triples: three words each, so no strict=
@@ -375,24 +378,149 @@ class BTFWords:
             name = known(name_off)
             if name is None:
                 name = self.name(name_off)
-            stop = start + vsize
-            if not name or stop > sec_size:
+            if not name or start + vsize > sec_size:
                 return None
             # (Symbol fields by position, name 1: a namedtuple attribute costs more.)
-            # A name given twice is counted after the loop.
+            # A name given twice is counted below.
             sym = symbols.get(start)
             if sym is None or sym[1] != name:
                 return None
-            if not zeroes and _first_nonzero(data, start, stop) >= 0:
+            if not zeroes and _first_nonzero(data, start, start + vsize) >= 0:
                 return None
-            found = fields(var_type, name, sec_name, start, False)
-            if found is None:
+            defs.append((var_type, name, start, vsize))
+        # Where each map sits matters only to relocations (_load_values).
+        placed: list[_Placed] | None = [] if osec.relocations else None
+        new = self.definitions(defs, sec_name, False, placed)
+        # Every name once (no two maps, no map already read), one symbol each.
+        if (new is None or len(new) != vlen or vlen != len(symbols)
+                or (out and not out.keys().isdisjoint(new))):
+            return None
+        out.update(new)
+        return placed if placed is not None else []
+
+    def definitions(self, defs: list[_Def], section: str, inner: bool,
+                    placed: list[_Placed] | None) -> dict[str, MapSpec] | None:
+        """The spec each map definition of ``defs`` makes, by name, as _map_from_btf
+        would make it (placed at ``section`` + its offset; ``inner``: an inner map's
+        definition), its placement appended to ``placed`` (unless None); None
+        where _map_from_btf would not simply succeed, or a definition's STRUCT is
+        larger than its variable.  One frame for all of a section's maps: what
+        each would bind again is bound once."""
+        words, offsets, first, end = self.words, self.offsets, self.first, self.end
+        below = self.names_below
+        code_of, uints, typed = self.codes.get, self.uints, self.typed
+        new: dict[str, MapSpec] = {}
+        for type_id, name, offset, var_size in defs:
+            if not first <= type_id < end:
                 return None
-            spec, size, values, values_off = found
-            if size > vsize:
+            pos = offsets[type_id - first]
+            info = words[pos + 1]
+            if info & 0x7FFF0000 != _STRUCT_INFO:
+                # Modifiers in front (or not a clean struct): resolve, check again.
+                type_id = self.resolve(type_id)
+                if not type_id:
+                    return None
+                pos = offsets[type_id - first]
+                info = words[pos + 1]
+                if info & 0x7FFF0000 != _STRUCT_INFO:
+                    return None
+            if words[pos] >= below and not self.name_ok(words[pos]):
                 return None
+            mtype = key_size = value_size = max_entries = flags = extra = numa = pinning = 0
+            key_id = value_id = values = 0
+            values_off = -1
+            last = pos + 3 * (info & 0xFFFF)
+            # Each member's type id is checked where it is first read (uint, _typed,
+            # _values_target): a remembered answer was checked then.
+            for j in range(pos + 3, last + 3, 3):
+                mid = words[j + 1]
+                code = code_of(words[j])
+                if code is None:
+                    code = self._code(words[j])
+                if code <= _PINNING:
+                    # __uint(name, N): a plain PTR to a plain ARRAY of N, read here as
+                    # _uint reads it (anything else: _uint itself), remembered per type
+                    # (``__uint(type, 1)`` and ``__uint(max_entries, 1)`` share it).
+                    value = uints.get(mid)
+                    if value is None:
+                        if first <= mid < end:
+                            at = offsets[mid - first]
+                            if at <= self.pair_last:
+                                # clang puts the ARRAY right after its PTR: both read in
+                                # one unpack (nine words; a plain PTR is three), checked
+                                # as _uint checks them (anything else: the read below).
+                                ptr_info, target, arr_info, arr_zero, elem, index, nelems = (
+                                    _ptr_array(words, 4 * at))
+                                if (ptr_info == _PTR_INFO and target == mid + 1 and target < end
+                                        and arr_info == _ARRAY_INFO and not arr_zero
+                                        and elem < end > index):
+                                    value = uints[mid] = nelems
+                            if value is None:
+                                # The ARRAY elsewhere (the first __uint: clang puts its
+                                # element type in between): read as _uint reads it.
+                                target = words[at + 2]
+                                if words[at + 1] == _PTR_INFO and first <= target < end:
+                                    at = offsets[target - first]
+                                    if (words[at + 1] == _ARRAY_INFO and not words[at + 2]
+                                            and words[at + 3] < end > words[at + 4]):
+                                        value = uints[mid] = words[at + 5]
+                        if value is None:
+                            value = self.uint(mid)
+                            if value is None:
+                                return None
+                    # Most common first; _set_size's conflicts are refusals.
+                    if code == _TYPE:
+                        mtype = value
+                    elif code == _MAX_ENTRIES:
+                        max_entries = value
+                    elif code == _MAP_FLAGS:
+                        flags = value
+                    elif code == _KEY_SIZE:
+                        if key_size and key_size != value:
+                            return None
+                        key_size = value
+                    elif code == _VALUE_SIZE:
+                        if value_size and value_size != value:
+                            return None
+                        value_size = value
+                    elif code == _MAP_EXTRA:
+                        extra = value
+                    elif code == _NUMA_NODE:
+                        numa = value
+                    elif inner or (value != PIN_NONE and value != PIN_BY_NAME):
+                        return None
+                    else:
+                        pinning = value
+                elif code == _KEY or code == _VALUE:
+                    pointee = typed.get(mid)
+                    if pointee is None:
+                        pointee = typed[mid] = self._typed(mid)
+                    target, size = pointee
+                    if target < 0:
+                        return None
+                    if code == _KEY:
+                        if key_size and key_size != size:
+                            return None
+                        key_size, key_id = size, target
+                    else:
+                        if value_size and value_size != size:
+                            return None
+                        value_size, value_id = size, target
+                elif code == _VALUES and not inner and j == last:
+                    # (0, void, would read as "no 'values'".)
+                    if (value_size and value_size != 4) or not first <= mid < end:
+                        return None
+                    value_size, values = 4, mid
+                    off = words[j + 2]
+                    values_off = (off & 0xFFFFFF if info >= 0x80000000 else off) // 8
+                else:
+                    return None
+            struct_size: int = words[pos + 2]
+            if not mtype or struct_size > var_size:
+                return None
+            spec = map_spec(name, mtype, key_size, value_size, max_entries, flags, extra, numa,
+                            pinning, key_id, value_id, None, (), section, offset)
             if values:
-                mtype = spec.type
                 target = self.targets.get(values, _UNSEEN)
                 if target is _UNSEEN:
                     target = self.targets[values] = self._values_target(values)
@@ -404,139 +532,18 @@ class BTFWords:
                 elif mtype == _ARRAY_OF_MAPS or mtype == _HASH_OF_MAPS:
                     if target[0] != r.BTF_KIND_STRUCT:
                         return None
-                    got = fields(target[1], name + ".inner", "", 0, True)
+                    inner_name = name + ".inner"
+                    got = self.definitions([(target[1], inner_name, 0, _ANY_SIZE)], "", True,
+                                           None)
                     if got is None:
                         return None
-                    spec.inner = got[0]
+                    spec.inner = got[inner_name]
                 else:
                     return None
             new[name] = spec
             if placed is not None:
-                placed.append((start, stop, spec, values_off))
-        # Every name once (no two maps, no map already read), one symbol each.
-        if len(new) != vlen or vlen != len(symbols) or (out and not out.keys().isdisjoint(new)):
-            return None
-        out.update(new)
-        return placed if placed is not None else []
-
-    def fields(self, type_id: int, name: str, section: str, offset: int,
-               inner: bool) -> tuple[MapSpec, int, int, int] | None:
-        """The spec the map definition STRUCT ``type_id`` (behind modifiers) makes,
-        as _map_from_btf would make it (placed at ``section``+``offset``), the
-        struct's size, its 'values' member's type id (0: none) and byte offset (-1:
-        none); None where _map_from_btf would not simply succeed."""
-        words, offsets, first, end = self.words, self.offsets, self.first, self.end
-        if not first <= type_id < end:
-            return None
-        pos = offsets[type_id - first]
-        info = words[pos + 1]
-        if info & 0x7FFF0000 != _STRUCT_INFO:
-            # Modifiers in front (or not a clean struct): resolve, check again.
-            type_id = self.resolve(type_id)
-            if not type_id:
-                return None
-            pos = offsets[type_id - first]
-            info = words[pos + 1]
-            if info & 0x7FFF0000 != _STRUCT_INFO:
-                return None
-        below = self.names_below
-        if words[pos] >= below and not self.name_ok(words[pos]):
-            return None
-        code_of, uints, typed = self.codes.get, self.uints, self.typed
-        mtype = key_size = value_size = max_entries = flags = extra = numa = pinning = 0
-        key_id = value_id = values = 0
-        values_off = -1
-        last = pos + 3 * (info & 0xFFFF)
-        # Each member's type id is checked where it is first read (uint, _typed,
-        # _values_target): a remembered answer was checked then.
-        for j in range(pos + 3, last + 3, 3):
-            mid = words[j + 1]
-            code = code_of(words[j])
-            if code is None:
-                code = self._code(words[j])
-            if code <= _PINNING:
-                # __uint(name, N): a plain PTR to a plain ARRAY of N, read here as
-                # _uint reads it (anything else: _uint itself), remembered per type
-                # (``__uint(type, 1)`` and ``__uint(max_entries, 1)`` share it).
-                value = uints.get(mid)
-                if value is None:
-                    if first <= mid < end:
-                        at = offsets[mid - first]
-                        if at <= self.pair_last:
-                            # clang puts the ARRAY right after its PTR: both read in
-                            # one unpack (nine words; a plain PTR is three), checked
-                            # as _uint checks them (anything else: the read below).
-                            ptr_info, target, arr_info, arr_zero, elem, index, nelems = (
-                                _ptr_array(words, 4 * at))
-                            if (ptr_info == _PTR_INFO and target == mid + 1 and target < end
-                                    and arr_info == _ARRAY_INFO and not arr_zero
-                                    and elem < end > index):
-                                value = uints[mid] = nelems
-                        if value is None:
-                            # The ARRAY elsewhere (the first __uint: clang puts its
-                            # element type in between): read as _uint reads it.
-                            target = words[at + 2]
-                            if words[at + 1] == _PTR_INFO and first <= target < end:
-                                at = offsets[target - first]
-                                if (words[at + 1] == _ARRAY_INFO and not words[at + 2]
-                                        and words[at + 3] < end > words[at + 4]):
-                                    value = uints[mid] = words[at + 5]
-                    if value is None:
-                        value = self.uint(mid)
-                        if value is None:
-                            return None
-                # Most common first; _set_size's conflicts are refusals.
-                if code == _TYPE:
-                    mtype = value
-                elif code == _MAX_ENTRIES:
-                    max_entries = value
-                elif code == _MAP_FLAGS:
-                    flags = value
-                elif code == _KEY_SIZE:
-                    if key_size and key_size != value:
-                        return None
-                    key_size = value
-                elif code == _VALUE_SIZE:
-                    if value_size and value_size != value:
-                        return None
-                    value_size = value
-                elif code == _MAP_EXTRA:
-                    extra = value
-                elif code == _NUMA_NODE:
-                    numa = value
-                elif inner or (value != PIN_NONE and value != PIN_BY_NAME):
-                    return None
-                else:
-                    pinning = value
-            elif code == _KEY or code == _VALUE:
-                pointee = typed.get(mid)
-                if pointee is None:
-                    pointee = typed[mid] = self._typed(mid)
-                target, size = pointee
-                if target < 0:
-                    return None
-                if code == _KEY:
-                    if key_size and key_size != size:
-                        return None
-                    key_size, key_id = size, target
-                else:
-                    if value_size and value_size != size:
-                        return None
-                    value_size, value_id = size, target
-            elif code == _VALUES and not inner and j == last:
-                # (0, void, would read as "no 'values'".)
-                if (value_size and value_size != 4) or not first <= mid < end:
-                    return None
-                value_size, values = 4, mid
-                off = words[j + 2]
-                values_off = (off & 0xFFFFFF if info >= 0x80000000 else off) // 8
-            else:
-                return None
-        if not mtype:
-            return None
-        spec = map_spec(name, mtype, key_size, value_size, max_entries, flags, extra, numa,
-                        pinning, key_id, value_id, None, (), section, offset)
-        return spec, words[pos + 2], values, values_off
+                placed.append((offset, offset + var_size, spec, values_off))
+        return new
 
     def _code(self, name_off: int) -> int:
         """The _MEMBER_CODES code of the member name at ``name_off`` (remembered),
