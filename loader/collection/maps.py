@@ -224,6 +224,8 @@ _Placed = tuple[int, int, MapSpec, int]
 _Def = tuple[int, str, int, int]
 # The size of an inner map's definition (no variable): past any STRUCT's.
 _ANY_SIZE = 1 << 32
+# A definition's fields before its members: all zero, 'values' at offset -1 (none).
+_NO_FIELDS = (0,) * 11 + (-1,)
 _VAR_INFO = r.BTF_KIND_VAR << 24
 _PTR_INFO = r.BTF_KIND_PTR << 24
 _FUNC_INFO = r.BTF_KIND_FUNC << 24
@@ -309,7 +311,7 @@ class BTFWords:
         self.codes: dict[int, int] = {}
         self.uints: dict[int, int | None] = {}
         self.sizes: dict[int, int | None] = {}
-        # Per key/value member type id: (T's id, T's size) (see _typed).
+        # Per key/value member type id: (T's id, T's size) (see _typed), once read.
         self.typed: dict[int, tuple[int, int]] = {}
         # Per 'values' member type id: (kind, id) of what its pointers point to.
         self.targets: dict[int, tuple[int, int] | None] = {}
@@ -426,9 +428,8 @@ class BTFWords:
                     return None
             if words[pos] >= below and not self.name_ok(words[pos]):
                 return None
-            mtype = key_size = value_size = max_entries = flags = extra = numa = pinning = 0
-            key_id = value_id = values = 0
-            values_off = -1
+            (mtype, key_size, value_size, max_entries, flags, extra, numa, pinning, key_id,
+             value_id, values, values_off) = _NO_FIELDS
             last = pos + 3 * (info & 0xFFFF)
             # Each member's type id is checked where it is first read (uint, _typed,
             # _values_target): a remembered answer was checked then.
@@ -494,10 +495,12 @@ class BTFWords:
                 elif code == _KEY or code == _VALUE:
                     pointee = typed.get(mid)
                     if pointee is None:
-                        pointee = typed[mid] = self._typed(mid)
+                        # (Only answers are remembered: a refusal ends the read.)
+                        pointee = self._typed(mid)
+                        if pointee is None:
+                            return None
+                        typed[mid] = pointee
                     target, size = pointee
-                    if target < 0:
-                        return None
                     if code == _KEY:
                         if key_size and key_size != size:
                             return None
@@ -558,9 +561,9 @@ class BTFWords:
         self.codes[name_off] = code
         return code
 
-    def _typed(self, type_id: int) -> tuple[int, int]:
+    def _typed(self, type_id: int) -> tuple[int, int] | None:
         """(T's id, T's size) of ``__type(name, T)`` as _typed_member reads it
-        without decoding; (-1, 0) where it would decode."""
+        without decoding; None where it would decode."""
         # The usual member first: a plain unnamed PTR (what pointer() checks).
         first, end = self.first, self.end
         if first <= type_id < end:
@@ -588,13 +591,13 @@ class BTFWords:
                     size = sizes[target] = self._size(target)
                 if size is not None:
                     return target, size
-                return -1, 0
+                return None
         found = self.pointer(type_id)
         if found is not None:
             size = self.size(found)
             if size is not None:
                 return found, size
-        return -1, 0
+        return None
 
     def _values_target(self, type_id: int) -> tuple[int, int] | None:
         """(kind, id) of what 'values' (ARRAY[0] of modifiers* PTR to modifiers* X)
