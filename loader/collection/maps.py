@@ -410,7 +410,8 @@ class BTFWords:
         each would bind again is bound once."""
         words, offsets, first, end = self.words, self.offsets, self.first, self.end
         below = self.names_below
-        code_of, uints, typed = self.codes.get, self.uints, self.typed
+        codes, uints, typed, raw = self.codes, self.uints, self.typed, self.raw
+        code_of = codes.get
         new: dict[str, MapSpec] = {}
         for type_id, name, offset, var_size in defs:
             if not first <= type_id < end:
@@ -437,7 +438,13 @@ class BTFWords:
                 mid = words[j + 1]
                 code = code_of(words[j])
                 if code is None:
-                    code = self._code(words[j])
+                    name_off = words[j]
+                    if name_off < below:
+                        # _code's read inline (a call per name read the first time).
+                        code = codes[name_off] = _RAW_CODES.get(
+                            raw[name_off:raw.find(b"\0", name_off)], _NO_CODE)
+                    else:
+                        code = self._code(name_off)
                 if code <= _PINNING:
                     # __uint(name, N): a plain PTR to a plain ARRAY of N, read here as
                     # _uint reads it (anything else: _uint itself), remembered per type
