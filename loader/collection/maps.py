@@ -241,10 +241,10 @@ _PROTO_INFO = r.BTF_KIND_FUNC_PROTO << 24
 # info & 0x7FFF0000 of a STRUCT with no unused bits (kflag and vlen masked off).
 _STRUCT_INFO = r.BTF_KIND_STRUCT << 24
 _UNION_INFO = r.BTF_KIND_UNION << 24
-# Member codes for BTFWords.fields: the __uint members first (up to _PINNING).
+# Member codes for BTFWords.definitions: the __uint members first (up to _PINNING).
 (_TYPE, _MAX_ENTRIES, _MAP_FLAGS, _KEY_SIZE, _VALUE_SIZE, _MAP_EXTRA, _NUMA_NODE, _PINNING,
  _KEY, _VALUE, _VALUES) = range(11)
-# Any other member (or an unreadable name): past every code, so fields refuses it.
+# Any other member (or an unreadable name): past every code, so definitions refuses it.
 _NO_CODE = 99
 _MEMBER_CODES = {
     "type": _TYPE, "max_entries": _MAX_ENTRIES, "key": _KEY, "value": _VALUE,
@@ -609,7 +609,7 @@ class BTFWords:
     def _values_target(self, type_id: int) -> tuple[int, int] | None:
         """(kind, id) of what 'values' (ARRAY[0] of modifiers* PTR to modifiers* X)
         points to, each type checked as its decode would; X must be a FUNC_PROTO
-        (checked here) or a STRUCT (checked by :meth:`fields`)."""
+        (checked here) or a STRUCT (checked by :meth:`definitions`)."""
         words, offsets, first, end = self.words, self.offsets, self.first, self.end
         if first <= type_id < end:
             # The usual shape, every header plain: ARRAY[0] of PTR to FUNC_PROTO/STRUCT.
