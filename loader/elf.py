@@ -291,6 +291,22 @@ def _name_map(data: bytes, offset: int, size: int) -> dict[int, str]:
     return out
 
 
+def _names_at(names: dict[int, str], offsets: list[int]) -> list[str | None] | None:
+    """``[names[o] for o in offsets]`` in one C call; None when ``names`` lacks
+    one (the tail of another string, or a fault) for the caller to look for.
+
+    (A function of its own because an exception in a long one costs tens of
+    thousands of instructions: 3.11 finds the traceback's line number by
+    walking the code's line table from its start.)
+    """
+    try:
+        if len(offsets) > 1:
+            return list(itemgetter(*offsets)(names))
+        return [names[offsets[0]]] if offsets else []
+    except KeyError:
+        return None
+
+
 class ELFFile:
     """An ELF64 eBPF object, parsed eagerly up to the section table.
 
@@ -306,6 +322,7 @@ class ELFFile:
         "_flags",
         "_layouts",
         "_names",
+        "_offsets",
         "_quads",
         "_rel_for",
         "_rows",
@@ -383,6 +400,7 @@ class ELFFile:
             self._words: Words = array("I")
             self._types: list[int] = []
             self._sizes: list[int] = []
+            self._offsets: list[int] = []
             self._section_names: list[str] = []
             self._sections: list[Section | None] = []
             self.shstrndx = 0
@@ -454,16 +472,24 @@ class ELFFile:
         if rels:
             infos = words[11::16].tolist()
             get = names.get
+            find = types.index
             index = -1
             for _ in range(rels):
-                index = types.index(SHT_REL, index + 1)
+                index = find(SHT_REL, index + 1)
                 rel_for[infos[index]] = index
+                # LLVM names a REL section ".rel" + the name of the section it
+                # patches and points that section's name into it: the tail.
                 name_off = name_offs[index]
-                name = get(name_off)
-                if name is not None and len(name) >= 4:
-                    names[name_off + 4] = name[4:]
-        found = list(map(names.get, name_offs))
-        if _CAREFUL or max(map(add, quads[3::8], sizes)) > size:
+                tail = get(name_off, "")[4:]
+                if tail:
+                    names[name_off + 4] = tail
+        found: list[str | None] | None = _names_at(names, name_offs)
+        missing = found is None
+        if found is None:
+            found = list(map(names.get, name_offs))
+        # (A column: section_bytes and the readers take offsets by index.)
+        self._offsets = offsets = quads[3::8].tolist()
+        if _CAREFUL or max(map(add, offsets, sizes)) > size:
             # A section ending past the file (fine for SHT_NOBITS/SHT_NULL):
             # the per-section checks, in index order.
             strtab = Section(
@@ -480,7 +506,7 @@ class ELFFile:
                         )
                 if found[index] is None:
                     found[index] = _cstring(data, strtab, name_offs[index], "section", index)
-        elif None in found:
+        elif missing and None in found:
             # Every section is inside the file, so the only faults are names:
             # those the map lacks (tails of other strings: "action" in
             # "nt_action") are read in index order, as the walk above would.
@@ -501,7 +527,7 @@ class ELFFile:
         sec_names: list[str] = found  # type: ignore[assignment]  # every None was resolved above
         symtabs = types.count(SHT_SYMTAB)
         if _CAREFUL or symtabs > 1 or (rels and (
-            len(rel_for) != rels or min(rel_for) == 0 or max(rel_for) >= e_shnum
+            len(rel_for) != rels or 0 in rel_for or max(rel_for) >= e_shnum  # (0 in: min == 0)
         )):
             # Something is wrong: the per-section walk names the first fault.
             rel_for = self._rel_for = {}
@@ -646,7 +672,7 @@ class ELFFile:
         if typ == SHT_NOBITS or typ == SHT_NULL:
             return b""
         # Bounds were checked when the section table was read.
-        off = self._quads[8 * index + 3]
+        off = self._offsets[index]
         return self._data[off : off + self._sizes[index]]
 
     @property
@@ -706,8 +732,8 @@ class ELFFile:
         data = self._data
         names_of, names = self._names
         if names_of != link:
-            names = _name_map(data, quads[link * 8 + 3], self._sizes[link])
-        base = quads[8 * symtab_index + 3]
+            names = _name_map(data, self._offsets[link], self._sizes[link])
+        base = self._offsets[symtab_index]
         end = base + size
         if count <= _SMALL_SYMTAB and names.get(0) == "" and not _CAREFUL:
             # Two dozen symbols or fewer: one record at a time takes less time
@@ -870,7 +896,7 @@ class ELFFile:
             return iter([
                 (r.offset, r.symbol_index << 32 | r.type) for r in self.relocations(section)
             ])
-        off = quads[8 * rel_index + 3]
+        off = self._offsets[rel_index]
         return self._layouts.rel.iter_unpack(self._data[off : off + size])
 
     def relocations(self, section: Section) -> list[Relocation]:
