@@ -84,14 +84,18 @@ def _symtab_mutants(data: bytes, rng: random.Random, count: int):
 
 def _symbols(data: bytes):
     ef = ELFFile(data)
-    return ef.symbols, ef.symbol_names
+    rows = ef.symbol_rows
+    symbols = ef.symbols
+    # Plain tuples, the Symbols' fields in the same order.
+    assert all(type(row) is tuple for row in rows)
+    assert [tuple(s) for s in symbols] == rows and all(type(s) is elf_mod.Symbol for s in symbols)
+    return symbols, ef.symbol_names
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_symbol_readers_agree(corpus_objects, seed):
-    """The record-by-record reader of small tables, the column reader and the
-    careful per-record reader give the same symbols (and symbol names) and the
-    same errors."""
+    """The column reader and the careful per-record reader give the same
+    symbols (and symbol rows and names) and the same errors."""
     rng = random.Random(seed)
     compared = errors = 0
     for path in corpus_objects:
@@ -101,14 +105,11 @@ def test_symbol_readers_agree(corpus_objects, seed):
                 ELFFile(blob)
             except ELFError:
                 continue
+            columns = _outcome(_symbols, blob)
             with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(elf_mod, "_SMALL_SYMTAB", 1 << 30)
-                small = _outcome(_symbols, blob)
-                mp.setattr(elf_mod, "_SMALL_SYMTAB", -1)
-                columns = _outcome(_symbols, blob)
                 mp.setattr(elf_mod, "_CAREFUL", True)
                 careful = _outcome(_symbols, blob)
-            assert small == columns == careful, (path.name, small[1:], columns[1:], careful[1:])
+            assert columns == careful, (path.name, columns[1:], careful[1:])
             compared += 1
             errors += columns[0] == "ERR"
     assert compared > 500 and errors > 50

@@ -188,6 +188,13 @@ class Symbol(NamedTuple):
     shndx: int
 
 
+# A symbol as a plain tuple, fields in Symbol's order (index, name, value, size,
+# bind, type, visibility, shndx): what the loader reads internally, by
+# position, because building a Symbol (tuple.__new__ of a subclass) costs
+# several times a tuple made by zip.
+SymbolRow: TypeAlias = tuple[int, str, int, int, int, int, int, int]
+
+
 _HOST_ORDER = "<" if sys.byteorder == "little" else ">"
 # relocation_targets reads Elf64_Rel as pairs of u64 array items.
 assert array("Q").itemsize == 8
@@ -213,9 +220,6 @@ _new_tuple = tuple.__new__
 _SYMBOL_NAME: Final = itemgetter(1)
 
 
-# Up to this many symbols, _read_symbols reads records one by one (timed: at
-# 16 symbols the columns take 10% longer, at 30 8% less).
-_SMALL_SYMTAB: Final = 24
 # True: the section table and the symbols are read by the careful paths only
 # (the per-section walks, the per-record symbol reader), which the fast paths
 # hand over to on anything unusual; the tests compare the two ways.
@@ -331,6 +335,7 @@ class ELFFile:
         "_shoff",
         "_sizes",
         "_symbol_names",
+        "_symbol_rows",
         "_symbols",
         "_symtab_index",
         "_types",
@@ -379,6 +384,7 @@ class ELFFile:
         self.machine: int = e_machine
         self.type: int = e_type
         self._symbols: list[Symbol] | None = None
+        self._symbol_rows: list[SymbolRow] | None = None
         self._symbol_names: list[str] | None = None
         # The section table as columns (one per field a loader tests); whole
         # header tuples and Section objects are built on demand.  (The columns
@@ -680,17 +686,27 @@ class ELFFile:
         """Every symbol's name, by index (do not modify)."""
         names = self._symbol_names
         if names is None:
-            names = self._symbol_names = list(map(_SYMBOL_NAME, self.symbols))
+            names = self._symbol_names = list(map(_SYMBOL_NAME, self.symbol_rows))
         return names
 
     @property
     def symbols(self) -> list[Symbol]:
         """Every Elf64_Sym of SHT_SYMTAB, index 0 included; empty without a symbol table."""
-        if self._symbols is None:
-            self._symbols = self._read_symbols()
-        return self._symbols
+        symbols = self._symbols
+        if symbols is None:
+            symbols = self._symbols = list(map(_new_tuple, repeat(Symbol), self.symbol_rows))
+        return symbols
 
-    def _read_symbols(self) -> list[Symbol]:
+    @property
+    def symbol_rows(self) -> list[SymbolRow]:
+        """:attr:`symbols` as plain tuples, fields in the same order (do not
+        modify): for readers that take fields by position."""
+        rows = self._symbol_rows
+        if rows is None:
+            rows = self._symbol_rows = self._read_symbols()
+        return rows
+
+    def _read_symbols(self) -> list[SymbolRow]:
         symtab_index = self._symtab_index
         if symtab_index < 0:
             return []
@@ -735,32 +751,11 @@ class ELFFile:
             names = _name_map(data, self._offsets[link], self._sizes[link])
         base = self._offsets[symtab_index]
         end = base + size
-        if count <= _SMALL_SYMTAB and names.get(0) == "" and not _CAREFUL:
-            # Two dozen symbols or fewer: one record at a time takes less time
-            # than the columns' setup below (though about as many instructions).
-            # An st_shndx to resolve or refuse is left to the careful reader
-            # below; a name the map lacks (the tail of another string) is read
-            # as every reader reads it.
-            small: list[Symbol] = []
-            append = small.append
-            get = names.get
-            for index, (name_off, info, other, st_shndx, value, sz) in enumerate(
-                self._layouts.sym.iter_unpack(data[base:end])
-            ):
-                if st_shndx >= nsec and st_shndx != SHN_ABS and st_shndx != SHN_COMMON:
-                    break
-                name = get(name_off)
-                if name is None:
-                    name = _cstring(data, self.section(link), name_off, "symbol", index)
-                append(_new_tuple(Symbol, (
-                    index, name, value, sz, info >> 4, info & 0xF, other & 0x3, st_shndx,
-                )))
-            else:
-                return small
         # Elf64_Sym as 6 u32 / 12 u16 / 3 u64 items: st_name 0 (u32), st_shndx 3
         # (u16), st_value 1 and st_size 2 (u64); st_info and st_other are bytes.
-        # Columns, not records: a Symbol is then one zip and one tuple.__new__
-        # in C, where a loop over records costs twice that in bytecodes.
+        # Columns, not records: a row is then one step of a zip in C, where a
+        # loop over records costs twice that in bytecodes (counted: fewer
+        # instructions per load from 14 symbols, the smallest corpus table).
         fields: Words
         if self.byte_order == _HOST_ORDER:
             table = memoryview(data)[base:end]
@@ -779,20 +774,21 @@ class ELFFile:
         if names.get(0) == "" and not (ordinary and max(ordinary) >= nsec) and not _CAREFUL:
             # No st_shndx to resolve or refuse, so the only faults are names:
             # those the map lacks (tails of other strings) are read one by one,
-            # in symbol order, as the per-record reader would.
-            found = list(map(names.get, name_offs))
-            if None in found:
+            # in symbol order, as the careful reader would.
+            found: list[str | None] | None = _names_at(names, name_offs)
+            if found is None:
+                found = list(map(names.get, name_offs))
                 strtab = self.section(link)
                 index = -1
                 for _ in range(found.count(None)):
                     index = found.index(None, index + 1)
                     found[index] = _cstring(data, strtab, name_offs[index], "symbol", index)
             info = data[base + 4 : end : SYM_SIZE]
-            symbols = list(map(_new_tuple, repeat(Symbol), zip(
-                range(count), found, fields[1::3].tolist(), fields[2::3].tolist(),
+            symbols: list[SymbolRow] = list(zip(
+                range(count), found, fields[1::3], fields[2::3],
                 info.translate(_ST_BIND), info.translate(_ST_TYPE),
                 data[base + 5 : end : SYM_SIZE].translate(_ST_VISIBILITY), shndx, strict=True,
-            )))
+            ))
             # The names column is symbol_names as it stands.
             self._symbol_names = found  # type: ignore[assignment]  # every None was resolved
             return symbols
@@ -800,8 +796,7 @@ class ELFFile:
         # time, resolving extended section indices and naming every fault.
         strtab = self.section(link)
         shndx_table: Section | None = None
-        out: list[Symbol] = []
-        make = Symbol._make  # tuple.__new__ without the generated Python __new__
+        out: list[SymbolRow] = []
         for index, (name_off, info, other, st_shndx, value, sz) in enumerate(
             self._layouts.sym.iter_unpack(data[base:end])
         ):
@@ -828,7 +823,7 @@ class ELFFile:
                         f"symbol {index} ({name}): st_shndx {st_shndx} out of range "
                         f"({nsec} sections)"
                     )
-            out.append(make((index, name, value, sz, info >> 4, info & 0xF, other & 0x3, st_shndx)))
+            out.append((index, name, value, sz, info >> 4, info & 0xF, other & 0x3, st_shndx))
         return out
 
     @staticmethod
