@@ -191,7 +191,7 @@ def test_corpus_relocations_are_what_resolve_says(corpus_objects):
                     imm = (imm & 0xFFFFFFFF) | (unpack(raw, off + 8)[3] << 32)
                 want = relocator.resolve(osec, off, opcode, src, imm, sym)
                 assert fixes[osec.name][off] == want, (name, osec.name, off)
-                seen.add(obj.by_index[sym.shndx].kind)
+                seen.add(obj.by_index[sym[7]].kind)
     assert {Kind.BTF_MAPS, Kind.DATA, Kind.PROGRAM, Kind.UNDEF} <= seen
 
 

@@ -22,7 +22,7 @@ from loader.btf.spec import (
     Spec,
     open_raw,
 )
-from loader.elf import ELFFile, Symbol
+from loader.elf import ELFFile, SymbolRow
 from loader.errors import BTFError
 
 _U32_MAX = 0xFFFFFFFF
@@ -36,14 +36,14 @@ _FEW_VARS = 16
 _MAX_PASSES = 64
 
 
-def _symbols_by_section(symbols: list[Symbol]) -> dict[int, dict[str, int]]:
+def _symbols_by_section(symbols: list[SymbolRow]) -> dict[int, dict[str, int]]:
     """st_shndx -> name -> value of the symbols, the first of a name winning."""
     out: dict[int, dict[str, int]] = {}
     for sym in reversed(symbols):
-        names = out.get(sym.shndx)
+        names = out.get(sym[7])
         if names is None:
-            names = out[sym.shndx] = {}
-        names[sym.name] = sym.value
+            names = out[sym[7]] = {}
+        names[sym[1]] = sym[2]
     return out
 
 
@@ -173,7 +173,7 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     memo, raw_strings = strings.memo(), strings.raw
     # Read at the first DATASEC to patch (a bad symbol table is reported there,
     # after a DATASEC without a section).
-    symbols: list[Symbol] | None = None
+    symbols: list[SymbolRow] | None = None
     symbol_names: list[str] = []
     section_sizes = elf.section_sizes
     for tid, name in order:
@@ -197,18 +197,18 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
             if passes >= _MAX_PASSES:
                 if not every:
                     every = True
-                    by_section = _symbols_by_section(elf.symbols)
+                    by_section = _symbols_by_section(elf.symbol_rows)
                 in_section = by_section.setdefault(shndx, {})
             elif vlen > _FEW_VARS:
                 # First of a name winning, hence reversed.
                 in_section = by_section[shndx] = {
-                    sym.name: sym.value for sym in reversed(elf.symbols) if sym.shndx == shndx
+                    sym[1]: sym[2] for sym in reversed(elf.symbol_rows) if sym[7] == shndx
                 }
                 passes += 1
             else:
                 passes += vlen
         if symbols is None:
-            symbols = elf.symbols
+            symbols = elf.symbol_rows
             symbol_names = elf.symbol_names
         if info & INFO_UNUSED_MASK or (
             words[pos + 3] >= end if vlen == 1

@@ -65,12 +65,12 @@ def load_data_sections(
         symbols = osec.symbols
         for off in sorted(symbols) if len(symbols) > 1 else symbols:
             sym = symbols[off]
-            if sym.visibility in _HIDDEN or sym.bind not in _VISIBLE_BINDS:
+            if sym[6] in _HIDDEN or sym[4] not in _VISIBLE_BINDS:
                 continue
             # clang <= 11 leaves compiler-internal ".L..." names in some sections.
-            if sym.name.startswith("."):
+            if sym[1].startswith("."):
                 continue
-            vname, vsize = sym.name, sym.size
+            vname, vsize = sym[1], sym[3]
             if off + vsize > sec.size or vname in variables or vname in found:
                 where = f"section {name}: variable {vname!r} at offset {off}"
                 if off + vsize > sec.size:

@@ -56,9 +56,9 @@ def load_externs(obj: ObjectFile, maps: dict[str, MapSpec], out: dict[str, Exter
     if KCONFIG_SEC not in datasecs and KSYMS_SEC not in datasecs:
         return  # the usual object: no externs (and no symbol walk for them)
     weak = {
-        s.name: s.bind == elf.STB_WEAK
+        s[1]: s[4] == elf.STB_WEAK
         for s in obj.symbols
-        if s.shndx == elf.SHN_UNDEF and s.name and s.bind in (elf.STB_GLOBAL, elf.STB_WEAK)
+        if s[7] == elf.SHN_UNDEF and s[1] and s[4] in (elf.STB_GLOBAL, elf.STB_WEAK)
     }
     # Type checks read from the words where they can be (a typed ksym's type is
     # often a large kernel struct, whose decode would read every member's name).

@@ -61,15 +61,15 @@ def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
         data = sec.data()
         for off in sorted(osec.symbols):
             sym = osec.symbols[off]
-            name = sym.name
+            name = sym[1]
             where = f"section {sec.name}: map {name!r} at offset {off}"
-            if off + sym.size > sec.size:
+            if off + sym[3] > sec.size:
                 raise CollectionError(
-                    f"{where}: size {sym.size} runs past the section ({sec.size} bytes)"
+                    f"{where}: size {sym[3]} runs past the section ({sec.size} bytes)"
                 )
-            if sym.size < LEGACY_MAP_DEF_SIZE:
+            if sym[3] < LEGACY_MAP_DEF_SIZE:
                 raise CollectionError(
-                    f"{where}: size {sym.size} is smaller than bpf_map_def "
+                    f"{where}: size {sym[3]} is smaller than bpf_map_def "
                     f"({LEGACY_MAP_DEF_SIZE} bytes)"
                 )
             if name in out:
@@ -78,7 +78,7 @@ def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
             out[name] = map_spec(
                 name, mtype, key_size, value_size, max_entries, flags, 0, 0, PIN_NONE, 0, 0,
                 None, (), sec.name, off, True,
-                bytes(data[off + LEGACY_MAP_DEF_SIZE : off + sym.size]),
+                bytes(data[off + LEGACY_MAP_DEF_SIZE : off + sym[3]]),
             )
 
 
@@ -131,7 +131,7 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
             sym = symbols.get(start)
             where = f"section {sec.name}: map {name!r} at offset {start}"
             if (not name or end > sec.size or linkage != r.BTF_VAR_GLOBAL_ALLOCATED
-                    or sym is None or sym.name != name or _first_nonzero(data, start, end) >= 0):
+                    or sym is None or sym[1] != name or _first_nonzero(data, start, end) >= 0):
                 # The checks in order, raised here (fuzz findings are keyed by the
                 # raising function).
                 if not name:
@@ -143,7 +143,7 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
                 if linkage != r.BTF_VAR_GLOBAL_ALLOCATED:
                     # libbpf: "unsupported map linkage"; a static map cannot be shared.
                     raise CollectionError(f"{where}: VAR linkage {linkage} is not global")
-                if sym is None or sym.name != name:
+                if sym is None or sym[1] != name:
                     raise CollectionError(f"{where}: no ELF symbol {name!r} at that offset")
                 nonzero = _first_nonzero(data, start, end)
                 raise CollectionError(
@@ -185,7 +185,7 @@ def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
             placed.append((vsi.offset, vsi.offset + vsi.size, spec, values_off))
         if len(placed) != len(osec.symbols):
             extra = sorted(
-                s.name for s in osec.symbols.values() if s.name not in {p[2].name for p in placed}
+                s[1] for s in osec.symbols.values() if s[1] not in {p[2].name for p in placed}
             )
             raise CollectionError(
                 f"section {sec.name}: symbols {extra} have no BTF map definition"
@@ -1228,5 +1228,5 @@ def _load_values(
         owner[2].contents = tuple(items)
 
 
-def _where(osec: ObjSection, off: int, sym: elf.Symbol) -> str:
-    return f"section {osec.name}: relocation at offset {off} against {sym.name!r}"
+def _where(osec: ObjSection, off: int, sym: elf.SymbolRow) -> str:
+    return f"section {osec.name}: relocation at offset {off} against {sym[1]!r}"

@@ -50,14 +50,14 @@ class ObjSection:
     __slots__ = ("kind", "references", "relocations", "section", "symbols")
 
     def __init__(self, section: elf.Section, kind: Kind,
-                 symbols: dict[int, elf.Symbol] | None = None,
-                 relocations: dict[int, elf.Symbol] | None = None, references: int = 0) -> None:
+                 symbols: dict[int, elf.SymbolRow] | None = None,
+                 relocations: dict[int, elf.SymbolRow] | None = None, references: int = 0) -> None:
         self.section = section
         self.kind = kind
         # Named symbols that mean something in this kind of section, by offset.
-        self.symbols: dict[int, elf.Symbol] = {} if symbols is None else symbols
+        self.symbols: dict[int, elf.SymbolRow] = {} if symbols is None else symbols
         # Relocations applying to this section: byte offset -> symbol.
-        self.relocations: dict[int, elf.Symbol] = {} if relocations is None else relocations
+        self.relocations: dict[int, elf.SymbolRow] = {} if relocations is None else relocations
         # How many relocations (from programs and .maps) point into this section.
         self.references = references
 
@@ -134,7 +134,7 @@ class ObjectFile:
         if ef.symtab_index < 0:
             # libbpf: "couldn't find symbol table, stripped object file?"
             raise CollectionError("object has no symbol table (SHT_SYMTAB); stripped?")
-        self.symbols: list[elf.Symbol] = ef.symbols
+        self.symbols: list[elf.SymbolRow] = ef.symbol_rows
         self._classify()
         self._assign_symbols()
         self._load_relocations()
@@ -301,23 +301,23 @@ class ObjectFile:
                     where = f"section {osec.name}: relocation at offset {offset}"
                     if offset >= size:
                         raise RelocationError(
-                            f"{where} against {sym.name or sym.index!r}: offset outside the "
+                            f"{where} against {sym[1] or sym[0]!r}: offset outside the "
                             f"section ({size} bytes)"
                         )
                     if osec.kind is Kind.PROGRAM and offset % 8:
                         raise RelocationError(
-                            f"{where} against {sym.name or sym.index!r}: offset is not at an "
+                            f"{where} against {sym[1] or sym[0]!r}: offset is not at an "
                             f"instruction boundary"
                         )
-                    target = by_index.get(sym.shndx)
+                    target = by_index.get(sym[7])
                     if target is None:
                         names = ef.section_names
                         tname = (
-                            names[sym.shndx] if sym.shndx < len(names)
-                            else f"index {sym.shndx:#x}"
+                            names[sym[7]] if sym[7] < len(names)
+                            else f"index {sym[7]:#x}"
                         )
                         raise RelocationError(
-                            f"{where}: symbol {sym.name!r} (index {sym.index}) is in section "
+                            f"{where}: symbol {sym[1]!r} (index {sym[0]}) is in section "
                             f"{tname!r}, which holds no maps, data or code"
                         )
                     if offset in out:

@@ -119,7 +119,7 @@ class SectionCode:
     _lds: list[int] | None = None
 
     def __init__(self, raw: bytes, byte_order: elf.ByteOrder, halves: AbstractSet[int],
-                 symbols: dict[int, elf.Symbol]) -> None:
+                 symbols: dict[int, elf.SymbolRow]) -> None:
         self.raw = raw
         self.byte_order: elf.ByteOrder = byte_order
         self.halves = halves
@@ -167,7 +167,7 @@ class SectionCode:
         symbols = self.symbols
         firsts = [first for first, _ in self.function_bounds()]
         for first, off in zip(firsts, offsets, strict=True):
-            insns[first].symbol = symbols[off].name
+            insns[first].symbol = symbols[off][1]
         infos = self.infos
         if infos is None:
             infos = self.infos = [([], [], []) for _ in firsts]
@@ -347,7 +347,7 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[ProgramSpec]:
         for off, sym in relocs.items():
             if careful and off in halves:
                 raise RelocationError(
-                    f"section {name}: relocation at offset {off} against {sym.name!r} "
+                    f"section {name}: relocation at offset {off} against {sym[1]!r} "
                     f"points into the second half of an ld_imm64"
                 )
             opcode = raw[off]
@@ -599,13 +599,13 @@ def _bad_function(osec: ObjSection, code: SectionCode, size: int) -> CollectionE
     end_prev = 0
     for off in sorted(symbols):
         sym = symbols[off]
-        end = off + sym.size
-        where = f"section {osec.name}: function {sym.name!r} at offset {off}"
-        if sym.size == 0 or sym.size % SLOT or off % SLOT:
-            return CollectionError(f"{where}: size {sym.size} or offset is not a whole "
+        end = off + sym[3]
+        where = f"section {osec.name}: function {sym[1]!r} at offset {off}"
+        if sym[3] == 0 or sym[3] % SLOT or off % SLOT:
+            return CollectionError(f"{where}: size {sym[3]} or offset is not a whole "
                                    f"number of instructions")
         if end > size:
-            return CollectionError(f"{where}: size {sym.size} runs past the section "
+            return CollectionError(f"{where}: size {sym[3]} runs past the section "
                                    f"({size} bytes)")
         if off < end_prev:
             return CollectionError(f"{where}: overlaps the previous function (ends at "

@@ -25,12 +25,12 @@ SLOT = 8
 _BIND_NAMES = {elf.STB_LOCAL: "local", elf.STB_GLOBAL: "global", elf.STB_WEAK: "weak"}
 
 
-_Where = tuple[ObjSection, int, elf.Symbol]
+_Where = tuple[ObjSection, int, elf.SymbolRow]
 
 
 def _at(where: _Where) -> str:
     osec, offset, sym = where
-    return f"section {osec.name}: relocation at offset {offset} against {sym.name!r}"
+    return f"section {osec.name}: relocation at offset {offset} against {sym[1]!r}"
 
 
 class Relocator:
@@ -46,17 +46,17 @@ class Relocator:
         self.maps = maps
         self.externs = externs
 
-    def apply(self, osec: ObjSection, offset: int, ins: Instruction, sym: elf.Symbol) -> None:
+    def apply(self, osec: ObjSection, offset: int, ins: Instruction, sym: elf.SymbolRow) -> None:
         ins.src, ins.imm, ins.reference = self.resolve(osec, offset, ins.opcode, ins.src,
                                                        ins.imm, sym)
 
     def resolve(self, osec: ObjSection, offset: int, opcode: int, src: int, imm: int,
-                sym: elf.Symbol) -> tuple[int, int, str]:
+                sym: elf.SymbolRow) -> tuple[int, int, str]:
         """What the relocation at ``offset`` (against ``sym``) makes of the
         instruction there, given its raw opcode, src and imm (the 64-bit value
         for ld_imm64): ``(src, imm, reference)``.  Works on values so that open
         validates every relocation without decoding the section."""
-        target = self.obj.by_index[sym.shndx]
+        target = self.obj.by_index[sym[7]]
         kind = target.kind
         # The error context is built only when an error is raised.
         where = (osec, offset, sym)
@@ -64,35 +64,35 @@ class Relocator:
             if opcode != op.LD_IMM64:
                 raise RelocationError(f"{_at(where)}: map reference on opcode {opcode:#04x}, "
                                       f"not ld_imm64")
-            if sym.bind == elf.STB_LOCAL:
+            if sym[4] == elf.STB_LOCAL:
                 raise RelocationError(f"{_at(where)}: map symbol is static (local binding)")
-            if sym.type not in (elf.STT_OBJECT, elf.STT_NOTYPE):
+            if sym[5] not in (elf.STT_OBJECT, elf.STT_NOTYPE):
                 raise RelocationError(
-                    f"{_at(where)}: map symbol has type {sym.type}, not OBJECT/NOTYPE"
+                    f"{_at(where)}: map symbol has type {sym[5]}, not OBJECT/NOTYPE"
                 )
-            if sym.name not in self.maps:
-                raise RelocationError(f"{_at(where)}: no map named {sym.name!r}")
-            return op.BPF_PSEUDO_MAP_FD, 0, sym.name
+            if sym[1] not in self.maps:
+                raise RelocationError(f"{_at(where)}: no map named {sym[1]!r}")
+            return op.BPF_PSEUDO_MAP_FD, 0, sym[1]
         if kind is Kind.DATA:
             return self._data(where, opcode, imm, sym, target)
         if kind is Kind.PROGRAM:
             return self._code(where, opcode, src, imm, sym, target)
         return self._extern(where, opcode, src, sym)
 
-    def _data(self, where: _Where, opcode: int, imm: int, sym: elf.Symbol,
+    def _data(self, where: _Where, opcode: int, imm: int, sym: elf.SymbolRow,
               target: ObjSection) -> tuple[int, int, str]:
         if opcode != op.LD_IMM64:
             raise RelocationError(f"{_at(where)}: data reference on opcode {opcode:#04x}, "
                                   f"not ld_imm64")
-        if sym.type == elf.STT_SECTION or sym.type == elf.STT_NOTYPE:
-            if sym.bind != elf.STB_LOCAL:
+        if sym[5] == elf.STT_SECTION or sym[5] == elf.STT_NOTYPE:
+            if sym[4] != elf.STB_LOCAL:
                 raise RelocationError(
-                    f"{_at(where)}: {_BIND_NAMES.get(sym.bind, sym.bind)} binding on a "
+                    f"{_at(where)}: {_BIND_NAMES.get(sym[4], sym[4])} binding on a "
                     f"section/notype data symbol"
                 )
-        elif sym.type != elf.STT_OBJECT:
-            raise RelocationError(f"{_at(where)}: data symbol has type {sym.type}")
-        offset = sym.value + (imm & 0xFFFFFFFF)
+        elif sym[5] != elf.STT_OBJECT:
+            raise RelocationError(f"{_at(where)}: data symbol has type {sym[5]}")
+        offset = sym[2] + (imm & 0xFFFFFFFF)
         if offset > target.section.size:
             raise RelocationError(
                 f"{_at(where)}: offset {offset} is past the end of {target.name} "
@@ -102,14 +102,14 @@ class Relocator:
             raise RelocationError(f"{_at(where)}: data section {target.name} has no map")
         return op.BPF_PSEUDO_MAP_VALUE, offset << 32, target.name
 
-    def _code(self, where: _Where, opcode: int, src: int, imm: int, sym: elf.Symbol,
+    def _code(self, where: _Where, opcode: int, src: int, imm: int, sym: elf.SymbolRow,
               target: ObjSection) -> tuple[int, int, str]:
         if opcode == op.CALL:
             if src != op.BPF_PSEUDO_CALL:
                 raise RelocationError(f"{_at(where)}: call with src {src}, not a bpf2bpf call")
-            dest = sym.value + (imm + 1) * SLOT
+            dest = sym[2] + (imm + 1) * SLOT
         elif opcode == op.LD_IMM64:
-            dest = sym.value + imm
+            dest = sym[2] + imm
             src = op.BPF_PSEUDO_FUNC
         else:
             raise RelocationError(
@@ -117,21 +117,21 @@ class Relocator:
                 f"nor ld_imm64"
             )
         func = target.symbols.get(dest)
-        if func is None or func.type not in (elf.STT_FUNC, elf.STT_NOTYPE):
+        if func is None or func[5] not in (elf.STT_FUNC, elf.STT_NOTYPE):
             raise RelocationError(
                 f"{_at(where)}: no function at offset {dest} of section {target.name}"
             )
-        return src, -1 if opcode == op.CALL else 0, func.name
+        return src, -1 if opcode == op.CALL else 0, func[1]
 
     def _extern(self, where: _Where, opcode: int, src: int,
-                sym: elf.Symbol) -> tuple[int, int, str]:
-        if sym.bind not in (elf.STB_GLOBAL, elf.STB_WEAK):
+                sym: elf.SymbolRow) -> tuple[int, int, str]:
+        if sym[4] not in (elf.STB_GLOBAL, elf.STB_WEAK):
             raise RelocationError(f"{_at(where)}: undefined symbol with local binding")
-        ext = self.externs.get(sym.name)
+        ext = self.externs.get(sym[1])
         if ext is None:
             what = "call to undefined function" if opcode == op.CALL else "unknown extern"
             raise RelocationError(
-                f"{_at(where)}: {what} {sym.name!r} (no .kconfig/.ksyms BTF declares it)"
+                f"{_at(where)}: {what} {sym[1]!r} (no .kconfig/.ksyms BTF declares it)"
             )
         if ext.kind == "kconfig":
             if opcode != op.LD_IMM64:
@@ -139,9 +139,9 @@ class Relocator:
             return op.BPF_PSEUDO_MAP_VALUE, ext.offset << 32, KCONFIG_SEC
         if opcode == op.CALL:
             if ext.what != "func":
-                raise RelocationError(f"{_at(where)}: call to ksym variable {sym.name!r}")
-            return op.BPF_PSEUDO_KFUNC_CALL, -1, sym.name
+                raise RelocationError(f"{_at(where)}: call to ksym variable {sym[1]!r}")
+            return op.BPF_PSEUDO_KFUNC_CALL, -1, sym[1]
         if opcode == op.LD_IMM64:
             # The kernel wants BPF_PSEUDO_BTF_ID with the target's id at load time.
-            return src, 0, sym.name
+            return src, 0, sym[1]
         raise RelocationError(f"{_at(where)}: ksym reference on opcode {opcode:#04x}")

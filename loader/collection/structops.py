@@ -199,14 +199,14 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
         if ok is None:
             ok = seen[mtype] = rw.func_pointer(mtype)
         sym = relocations[off]
-        target = by_index[sym.shndx]
-        if not ok or target.kind is not _PROGRAM or sym.value % _INSN:
+        target = by_index[sym[7]]
+        if not ok or target.kind is not _PROGRAM or sym[2] % _INSN:
             return False
-        func = target.symbols.get(sym.value)
+        func = target.symbols.get(sym[2])
         if func is None or _prog_type(target.section.name) != _STRUCT_OPS_PROG:
             return False
         key = (spec.value_type_id, index)
-        if bound.setdefault(func.name, key) != key:
+        if bound.setdefault(func[1], key) != key:
             return False
         name_off = words[mpos]
         if name_off < names_below:
@@ -220,7 +220,7 @@ def _load_plain_section(obj: ObjectFile, osec: ObjSection, out: dict[str, MapSpe
         found = members.get(spec.name)
         if found is None:
             found = members[spec.name] = []
-        found.append(struct_ops_member(member_name, index, moff, func.name))
+        found.append(struct_ops_member(member_name, index, moff, func[1]))
     for place in placed:
         spec = place[2]
         spec.struct_ops = tuple(members.get(spec.name, ()))
@@ -251,7 +251,7 @@ def _collect_relocations(
     bound: dict[str, tuple[int, int]] = {}
     for off in sorted(osec.relocations):
         sym = osec.relocations[off]
-        where = f"section {osec.name}: relocation at offset {off} against {sym.name!r}"
+        where = f"section {osec.name}: relocation at offset {off} against {sym[1]!r}"
         owner = next((p for p in placed if p[0] <= off < p[1]), None)
         if owner is None:
             raise RelocationError(f"{where}: not inside any struct_ops variable")
@@ -270,32 +270,32 @@ def _collect_relocations(
                 "struct_ops members other than function pointers", None,
                 f"{where}: member {member.name!r} of struct {typ.name}",
             )
-        target = obj.by_index[sym.shndx]
+        target = obj.by_index[sym[7]]
         if target.kind is not Kind.PROGRAM:
             raise RelocationError(f"{where}: symbol is not in a program section")
-        if sym.value % _INSN:
+        if sym[2] % _INSN:
             raise RelocationError(
-                f"{where}: program offset {sym.value} is not at an instruction"
+                f"{where}: program offset {sym[2]} is not at an instruction"
             )
-        func = target.symbols.get(sym.value)
+        func = target.symbols.get(sym[2])
         if func is None:
             raise RelocationError(
-                f"{where}: no program at offset {sym.value} of section {target.name}"
+                f"{where}: no program at offset {sym[2]} of section {target.name}"
             )
         if _prog_type(target.name) != ProgType.STRUCT_OPS:
             raise RelocationError(
-                f"{where}: program {func.name!r} in section {target.name} is not a "
+                f"{where}: program {func[1]!r} in section {target.name} is not a "
                 f"struct_ops program"
             )
-        first = bound.setdefault(func.name, (spec.value_type_id, index))
+        first = bound.setdefault(func[1], (spec.value_type_id, index))
         if first != (spec.value_type_id, index):
             raise RelocationError(
-                f"{where}: program {func.name!r} already serves member index {first[1]} "
+                f"{where}: program {func[1]!r} already serves member index {first[1]} "
                 f"of struct type id {first[0]}; cannot also be {member.name!r} "
                 f"(index {index}) of {typ.name}"
             )
         members.setdefault(spec.name, []).append(
-            StructOpsMember(member.name, index, moff, func.name)
+            StructOpsMember(member.name, index, moff, func[1])
         )
     for _start, _end, spec, _typ in placed:
         spec.struct_ops = tuple(members.get(spec.name, ()))
