@@ -21,6 +21,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeAlias
 
 from loader.btf import records as r
 from loader.btf import types as t
@@ -66,6 +67,16 @@ _PAD_WORDS = 6
 _PAD = bytes(4 * _PAD_WORDS)
 
 
+# Each type's word position, by type id - first_type_id.  A list for blobs of
+# up to _LIST_MAX_WORDS words: its items are read by the interpreter's list fast
+# path (an array's subscript is a generic call that makes an int each time),
+# and a loader reads them all through a load.  An array past it: vmlinux's
+# 126,000 types as a list would be as many int objects, freed at once, which
+# slowed a full decode that followed.
+TypeIndex: TypeAlias = "list[int] | array[int]"
+_LIST_MAX_WORDS = 1 << 16
+
+
 def words_of(data: bytes | memoryview, byte_order: r.ByteOrder) -> array[int]:
     words = array("I")
     words.frombytes(data)
@@ -89,7 +100,7 @@ class Spec:
         byte_order: r.ByteOrder,
         header: Header,
         words: array[int],
-        offsets: array[int],
+        offsets: TypeIndex,
         strings: StringTable,
         layout: tuple[KindLayout, ...] | None,
         base: Spec | None,
@@ -111,7 +122,7 @@ class Spec:
         self._datasec_idx: array[int] | None = None
 
     @staticmethod
-    def plain(byte_order: r.ByteOrder, words: array[int], offsets: array[int],
+    def plain(byte_order: r.ByteOrder, words: array[int], offsets: TypeIndex,
               strings: StringTable, datasec_idx: array[int] | None) -> Spec:
         """A spec with no base and no layout whose header is built on first use
         (see :attr:`header`), without the class call: :func:`open_raw` makes one
@@ -187,7 +198,7 @@ class Spec:
     # -- raw access (for the dumper and encoder) ------------------------------
 
     @property
-    def index(self) -> tuple[array[int], array[int]]:
+    def index(self) -> tuple[array[int], TypeIndex]:
         """The type section as host-order u32 words, and each own type's word position."""
         return self._words, self._offsets
 
@@ -609,16 +620,15 @@ NOTE_MAX_WORDS = _NOTE - (1 << 18)
 
 
 def index_types(words: array[int], nwords: int, first_type_id: int, type_off: int,
-                datasecs: array[int] | None = None) -> array[int]:
+                datasecs: array[int] | None = None) -> TypeIndex:
     """Word position of each type; ``words`` is padded past ``nwords``.
 
     With ``datasecs``, the index of every DATASEC is appended to it on the way
     (an ELF loader's by-name lookups are all DATASECs; this spares a second walk).
     """
-    # An array, not a list: a list would make an int object per type (vmlinux:
-    # 126,000 of them, freed at once), which slowed a full decode that followed.
-    offsets = array("I")
-    append = offsets.append
+    # A list while it is built (list.append called as a method is the
+    # interpreter's fast path); an array past _LIST_MAX_WORDS (see TypeIndex).
+    offsets: list[int] = []
     # (The callers note DATASECs only below NOTE_MAX_WORDS.)
     assert datasecs is None or nwords <= NOTE_MAX_WORDS
     steps = _STEPS if datasecs is None else _STEPS_NOTING
@@ -631,7 +641,7 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
         # The whole cost of opening a small blob: one dict lookup per type.
         try:
             while pos < nwords:
-                append(pos)
+                offsets.append(pos)
                 pos += steps[infos[pos]]
         except KeyError:
             # An info not seen yet (its type's position is appended).
@@ -666,6 +676,8 @@ def index_types(words: array[int], nwords: int, first_type_id: int, type_off: in
         )
     if first_type_id + count - 1 > r.BTF_MAX_TYPE:
         raise BTFError(f"too many types: {count} from id {first_type_id} (max id {r.BTF_MAX_TYPE})")
+    if nwords > _LIST_MAX_WORDS:
+        return array("I", offsets)
     return offsets
 
 
