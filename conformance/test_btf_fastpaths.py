@@ -277,13 +277,16 @@ def _reference_fixup(spec, elf):
 
 
 def _fixup_mutants(data, rng, count):
-    """Mutants of the DATASEC and VAR words of .BTF and of the symbol values."""
+    """Mutants of the DATASEC and VAR words of .BTF, of the VAR names' bytes and
+    of the symbols' values, sections and names."""
     elf = ELFFile(data)
     sec = elf.section_by_name(".BTF")
     spec = open_raw(btf_section_bytes(elf))
     words, offsets = spec.index
     start = sec.offset + spec.header.hdr_len + spec.header.type_off
+    str_start = sec.offset + spec.header.hdr_len + spec.header.str_off
     targets = []
+    name_bytes = []
     for tid, _name in spec.datasec_order():
         pos = offsets[tid - 1]
         vlen = words[pos + 1] & 0xFFFF
@@ -291,20 +294,50 @@ def _fixup_mutants(data, rng, count):
         for j in range(pos + 3, pos + 3 + 3 * vlen, 3):
             if 1 <= words[j] < spec.end_type_id:
                 targets.append(offsets[words[j] - 1])
+                name_off = words[offsets[words[j] - 1]]
+                name_bytes += range(str_start + name_off,
+                                    str_start + name_off + len(spec.name_of(words[j])) + 1)
     symtab = elf.symtab
+    nsyms = symtab.size // 24 if symtab is not None else 0
     end, strl = spec.end_type_id, spec.header.str_len
     for _ in range(count):
         b = bytearray(data)
-        if targets and rng.random() < 0.7:
+        roll = rng.random()
+        if targets and roll < 0.6:
             w = rng.choice(targets)
             struct.pack_into("<I", b, start + 4 * w, rng.choice(
                 [0, 1, end - 1, end, strl - 1, strl, 0x80000000, 0x0F000001,
                  rng.randrange(0, strl + 2), rng.randrange(0, end + 2), rng.getrandbits(32)]))
-        elif symtab is not None and symtab.size >= 48:
-            i = rng.randrange(1, symtab.size // 24)
+        elif name_bytes and roll < 0.7:
+            # A name that is not UTF-8, cut short, or another name.
+            b[rng.choice(name_bytes)] = rng.choice([0xFF, 0xC3, 0, ord("m"), ord("_")])
+        elif nsyms >= 2 and roll < 0.85:
+            # A symbol moved to another section, or named as another one is.
+            i = rng.randrange(1, nsyms)
+            if rng.random() < 0.5:
+                struct.pack_into("<H", b, symtab.offset + 24 * i + 6,
+                                 rng.randrange(1, len(elf.section_names)))
+            else:
+                other = symtab.offset + 24 * rng.randrange(1, nsyms)
+                b[symtab.offset + 24 * i:symtab.offset + 24 * i + 4] = b[other:other + 4]
+        elif nsyms >= 2:
+            i = rng.randrange(1, nsyms)
             struct.pack_into("<Q", b, symtab.offset + 24 * i + 8, rng.choice(
                 [0, 8, 0xFFFFFFFF, 0x100000000, rng.randrange(64)]))
         yield bytes(b)
+
+
+def _type_names(spec):
+    """Every type's name (None where it does not read)."""
+    from loader.errors import BTFError
+
+    out = []
+    for tid in range(1, spec.end_type_id):
+        try:
+            out.append(spec.name_of(tid))
+        except BTFError:
+            out.append(None)
+    return out
 
 
 def test_fixup_matches_decoding_reference(corpus_objects):
@@ -317,14 +350,18 @@ def test_fixup_matches_decoding_reference(corpus_objects):
         elf = ELFFile(data)
         if elf.section_by_name(".BTF") is None or elf.byte_order != "<":
             continue
-        for blob in [data, *_fixup_mutants(data, rng, 40)]:
+        for blob in [data, *_fixup_mutants(data, rng, 80)]:
+            # The names too: the fix-up stores the VAR names it reads in the
+            # string table's memo, where later lookups find them.
             def ours(blob=blob):
                 elf = ELFFile(blob)
-                return fixup_datasecs(open_raw(btf_section_bytes(elf)), elf).index[0].tobytes()
+                fixed = fixup_datasecs(open_raw(btf_section_bytes(elf)), elf)
+                return fixed.index[0].tobytes(), _type_names(fixed)
 
             def reference(blob=blob):
                 elf = ELFFile(blob)
-                return _reference_fixup(open_raw(btf_section_bytes(elf)), elf)
+                return (_reference_fixup(open_raw(btf_section_bytes(elf)), elf),
+                        _type_names(open_raw(btf_section_bytes(elf))))
 
             got, want = _outcome(ours), _outcome(reference)
             assert got == want, (path.name, got[1] if got[0] == "ERR" else "",
@@ -332,6 +369,49 @@ def test_fixup_matches_decoding_reference(corpus_objects):
             compared += 1
             errors += got[0] == "ERR"
     assert compared > 200 and errors > 20
+
+
+def _fixup_object(types, symbols):
+    """An object of a .data section (16 bytes), the given symbols and a .BTF of ``types``."""
+    from loader.btf.encode import encode_types
+    from loader.elfwrite import ObjectModel, SectionModel, SymbolModel, write_elf
+
+    model = ObjectModel(
+        sections=[SectionModel(".data", data=bytes(16)), SectionModel(".rodata", data=bytes(8)),
+                  SectionModel(".BTF", flags=0, data=encode_types(types))],
+        symbols=[SymbolModel(name, sec, value, 4) for name, sec, value in symbols])
+    return write_elf(model)
+
+
+@pytest.mark.parametrize("entry", [0, 2])
+@pytest.mark.parametrize("symbols", [
+    [("w", ".data", 4), ("v", ".data", 8)],
+    [("", ".data", 12), ("w", ".data", 4), ("v", ".data", 8)],
+    [("v", ".rodata", 4), ("v", ".data", 8), ("w", ".data", 4)],
+    [("w", ".data", 4), ("v", ".data", 8), ("v", ".data", 12)],
+    [("v", ".data", 0x100000000), ("w", ".data", 4)],
+])
+def test_fixup_entries_the_fast_loop_leaves_to_the_careful_one(entry, symbols):
+    # Entry type id 0 (its name, "", is the careful path's to look up: as an
+    # index into the own types it would read the last type's, "w"), a first
+    # symbol of a name in another section, a later one of a name, a value past u32.
+    from loader.btf import types as t
+    from loader.btf.elf import fixup_datasecs
+
+    types = [t.Int("int", 4, 1, 0, 32), t.Var("v", 1, 1),
+             t.Datasec(".data", 0, (t.VarSecinfo(entry, 0, 4), t.VarSecinfo(2, 0, 4))),
+             t.Var("w", 1, 1)]
+    blob = _fixup_object(types, symbols)
+
+    def ours():
+        elf = ELFFile(blob)
+        return fixup_datasecs(open_raw(btf_section_bytes(elf)), elf).index[0].tobytes()
+
+    def reference():
+        elf = ELFFile(blob)
+        return _reference_fixup(open_raw(btf_section_bytes(elf)), elf)
+
+    assert _outcome(ours) == _outcome(reference)
 
 
 @pytest.mark.parametrize("func_size", [8, 12])

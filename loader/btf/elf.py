@@ -137,6 +137,55 @@ def _layout_kconfig(spec: Spec, ds_id: int, words: array[int]) -> None:
     words[pos + 2] = offset
 
 
+def _place_vars(spec: Spec, name: str, shndx: int, pos: int, stop: int,
+                patched: array[int], in_section: dict[str, int] | None,
+                symbols: list[Symbol], symbol_names: list[str]) -> None:
+    """Patch the offsets of the VARs of the DATASEC at word ``pos`` (entries up to
+    ``stop``) to their symbols' values, one by one: the careful path of
+    :func:`fixup_datasecs`, which raises its errors."""
+    words, offsets = spec.index
+    first = spec.first_type_id
+    get = spec.strings.get
+    # VAR names read inline (as get() reads and memoises them) when it can.
+    memo, raw_strings = spec.strings.memo(), spec.strings.raw
+    for j in range(pos + 3, stop, 3):
+        vt = words[j]
+        if vt < first:
+            var_name = spec.name_of(vt)
+        elif memo is not None and (
+                stop_at := raw_strings.find(b"\0", off := words[offsets[vt - first]])) >= 0:
+            # What get() reads and memoises (a name met before reads the same).
+            try:
+                var_name = memo[off] = raw_strings[off:stop_at].decode()
+            except UnicodeDecodeError:
+                var_name = memo[off] = raw_strings[off:stop_at].decode(
+                    "utf-8", "surrogateescape")
+        else:
+            var_name = get(words[offsets[vt - first]])
+        if in_section is not None:
+            value = in_section.get(var_name)
+        else:
+            # The first symbol of that name in the section.
+            value = None
+            try:
+                found = symbol_names.index(var_name)
+                while symbols[found][7] != shndx:  # st_shndx
+                    found = symbol_names.index(var_name, found + 1)
+                value = symbols[found][2]  # st_value
+            except ValueError:
+                pass  # none (left)
+        if value is None or value > _U32_MAX:
+            if value is None:
+                raise BTFError(
+                    f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vt})"
+                )
+            raise BTFError(
+                f"DATASEC {name!r}: symbol {var_name!r} value {value} does not fit "
+                f"a VAR offset (u32)"
+            )
+        patched[j + 1] = value
+
+
 def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     """The spec with DATASEC sizes and VAR offsets filled in from the ELF.
 
@@ -168,9 +217,9 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     passes = 0
     every = False
     strings = spec.strings
-    get = strings.get
     # VAR names read inline (as get() reads and memoises them) when it can.
     memo, raw_strings = strings.memo(), strings.raw
+    name_end = raw_strings.index
     # Read at the first DATASEC to patch (a bad symbol table is reported there,
     # after a DATASEC without a section).
     symbols: list[SymbolRow] | None = None
@@ -210,10 +259,16 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
         if symbols is None:
             symbols = elf.symbol_rows
             symbol_names = elf.symbol_names
-        if info & INFO_UNUSED_MASK or (
-            words[pos + 3] >= end if vlen == 1
-            else stop > pos + 3 and max(words[pos + 3:stop:3]) >= end
-        ):
+            symbol_index = symbol_names.index
+        # The lowest and highest entry type ids.
+        if vlen == 1:
+            low = high = words[pos + 3]
+        elif vlen:
+            entries = words[pos + 3:stop:3]
+            low, high = min(entries), max(entries)
+        else:
+            low = high = first
+        if info & INFO_UNUSED_MASK or high >= end:
             # What decoding the DATASEC reports: it checks every entry's type id
             # before any is used.
             spec.type_by_id(tid)
@@ -222,42 +277,29 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
             # In place, the reads below still see the stored values: a patch
             # writes only DATASEC sizes and entry offsets, and no read is of those.
             patched = words if in_place else words[:]
-        for j in range(pos + 3, stop, 3):
-            vt = words[j]
-            if vt < first:
-                var_name = spec.name_of(vt)
-            elif memo is not None and (
-                    stop_at := raw_strings.find(b"\0", off := words[offsets[vt - first]])) >= 0:
-                # What get() reads and memoises (a name met before reads the same).
-                try:
-                    var_name = memo[off] = raw_strings[off:stop_at].decode()
-                except UnicodeDecodeError:
-                    var_name = memo[off] = raw_strings[off:stop_at].decode(
-                        "utf-8", "surrogateescape")
-            else:
-                var_name = get(words[offsets[vt - first]])
-            if in_section is not None:
-                value = in_section.get(var_name)
-            else:
-                # The first symbol of that name in the section.
-                value = None
-                try:
-                    found = symbol_names.index(var_name)
-                    while symbols[found][7] != shndx:  # st_shndx
-                        found = symbol_names.index(var_name, found + 1)
-                    value = symbols[found][2]  # st_value
-                except ValueError:
-                    pass  # none (left)
-            if value is None or value > _U32_MAX:
-                if value is None:
-                    raise BTFError(
-                        f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vt})"
-                    )
-                raise BTFError(
-                    f"DATASEC {name!r}: symbol {var_name!r} value {value} does not fit "
-                    f"a VAR offset (u32)"
-                )
-            patched[j + 1] = value
+        placed = False
+        if in_section is None and memo is not None and low >= first:
+            # The usual DATASEC: every VAR is one of this blob's, its name reads
+            # from the table (stored in the memo as get() stores it), and the
+            # first symbol of that name is in the section, at a u32 offset.
+            # Anything else (a ValueError: no NUL after the name, not UTF-8, no
+            # symbol of the name; an OverflowError: a value past u32; or a first
+            # symbol in another section) is left to _place_vars, from the first VAR.
+            try:
+                for j in range(pos + 3, stop, 3):
+                    off = words[offsets[words[j] - first]]
+                    var_name = memo[off] = raw_strings[off:name_end(b"\0", off)].decode()
+                    sym = symbols[symbol_index(var_name)]
+                    if sym[7] != shndx:  # st_shndx
+                        break
+                    patched[j + 1] = sym[2]  # st_value
+                else:
+                    placed = True
+            except (ValueError, OverflowError):
+                pass
+        if not placed:
+            _place_vars(spec, name, shndx, pos, stop, patched, in_section, symbols,
+                        symbol_names)
         size = section_sizes[shndx]
         if size > _U32_MAX:
             raise BTFError(f"DATASEC {name!r}: section size {size} does not fit a u32")
