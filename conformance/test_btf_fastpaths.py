@@ -414,6 +414,22 @@ def test_fixup_entries_the_fast_loop_leaves_to_the_careful_one(entry, symbols):
     assert _outcome(ours) == _outcome(reference)
 
 
+@pytest.mark.parametrize("offset", [1, 6, 7, 9, 10, 11])
+@pytest.mark.parametrize("core", [False, True])
+def test_ext_offsets_in_a_table_without_a_final_nul(offset, core):
+    # A table not read by open_raw may end without NUL: offsets into its last
+    # piece read no string (the fast check's limit is then one past the last NUL).
+    strings = StringTable(b"\0.text\0abc")
+    line = struct.pack("<IIIIIII", 16, 1, 1, 0, 1 if core else offset, offset, 5 << 10)
+    relo = struct.pack("<IIIIIII", 16, 1, 1, 0, 2, offset if core else 1, 0)
+    head = struct.pack("<HBBIIIIIII", 0xEB9F, 1, 0, 32, 0, 0, 0, len(line), len(line),
+                       len(relo))
+    blob = head + line + relo
+    packed = _describe_ext(blob, strings, True)
+    assert packed == _describe_ext(blob, strings, False)
+    assert packed[0] == ("OK" if offset < 7 else "ERR")
+
+
 @pytest.mark.parametrize("func_size", [8, 12])
 @pytest.mark.parametrize("packed", [False, True])
 def test_ext_blocks_of_only_a_record_size(func_size, packed):

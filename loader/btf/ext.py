@@ -277,10 +277,9 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
                 if stop < 0:
                     return None
                 name = names[name_off] = table[name_off:stop].decode("utf-8", "surrogateescape")
-            pos += 8
-            if count == 0 or count > (end - pos) >> shift:
-                return None  # (also a header past the end: a negative room)
-            stop = pos + (count << shift)
+            stop = pos + 8 + (count << shift)
+            if not count or stop > end:
+                return None  # (also a header past the end)
             if name in out:
                 # Named twice (compilers name each section once): _walk joins the pieces.
                 walked = _walk(data, start, length, shift, rec, strings, names)
@@ -288,14 +287,10 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
                     return None
                 blocks[-1] = walked
                 break
-            out[name] = data[pos:stop]
+            out[name] = data[pos + 8:stop]
             pos = stop
     funcs, lines, cores = blocks
-    # Every file and line name offset of the line records, and every access
-    # string offset of the core_relo records, must read a string.
-    if lines and not _strings_ok(strings, lines.values(), rec.byte_order):
-        return None
-    if cores and not _access_ok(strings, cores.values(), rec.byte_order):
+    if (lines or cores) and not _offsets_read(table, lines, cores, rec.byte_order):
         return None
     return PackedExtInfos.plain(
         _MIN_FUNC_INFO if fl else None, _MIN_LINE_INFO if ll else None,
@@ -420,6 +415,33 @@ def _strings_ok(strings: StringTable, records: Iterable[bytes],
         return _columns_below(packed, limit, byte_order)
     words = _words(packed, byte_order)
     return max(words[1::4]) < limit and max(words[2::4]) < limit
+
+
+def _offsets_read(table: bytes, lines: dict[str, bytes], cores: dict[str, bytes],
+                  byte_order: r.ByteOrder) -> bool:
+    """Whether every file and line name offset of these packed (16-byte) line
+    records and every access string offset of these core_relo records reads a
+    string of ``table`` (a table with no base): :func:`_strings_ok` and
+    :func:`_access_ok` at once, the two blocks' words in one array (their
+    access and line name offsets, both word 2, in one pass)."""
+    # One past the last NUL (_string_limit): the table's length for any table
+    # open_raw read, which ends in NUL.
+    limit = len(table) if table[-1:] == b"\0" else table.rfind(b"\0") + 1
+    packed = b"".join(lines.values())
+    nlines = len(packed) >> 2  # (words)
+    if limit <= 0xFFFF and nlines >= 4 * _COLUMNS_MIN_RECORDS:
+        if not _columns_below(packed, limit, byte_order):
+            return False
+        if not cores:
+            return True
+        packed = b""
+        nlines = 0
+    if cores:
+        packed += b"".join(cores.values())
+    words = array("I", packed)
+    if byte_order != HOST_BYTE_ORDER:
+        words.byteswap()
+    return (not nlines or max(words[1:nlines:4]) < limit) and max(words[2::4]) < limit
 
 
 def _columns_below(packed: bytes, limit: int, byte_order: r.ByteOrder) -> bool:
