@@ -139,10 +139,12 @@ def _layout_kconfig(spec: Spec, ds_id: int, words: array[int]) -> None:
 
 def _place_vars(spec: Spec, name: str, shndx: int, pos: int, stop: int,
                 patched: array[int], in_section: dict[str, int] | None,
-                symbols: list[Symbol], symbol_names: list[str]) -> None:
+                symbols: list[Symbol], symbol_names: list[str]) -> str | None:
     """Patch the offsets of the VARs of the DATASEC at word ``pos`` (entries up to
     ``stop``) to their symbols' values, one by one: the careful path of
-    :func:`fixup_datasecs`, which raises its errors."""
+    :func:`fixup_datasecs`.  Returns the message of the first fault, for
+    fixup_datasecs to raise (its errors are raised there); a name that does
+    not read raises here, in the string table, as it did there."""
     words, offsets = spec.index
     first = spec.first_type_id
     get = spec.strings.get
@@ -174,16 +176,13 @@ def _place_vars(spec: Spec, name: str, shndx: int, pos: int, stop: int,
                 value = symbols[found][2]  # st_value
             except ValueError:
                 pass  # none (left)
-        if value is None or value > _U32_MAX:
-            if value is None:
-                raise BTFError(
-                    f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vt})"
-                )
-            raise BTFError(
-                f"DATASEC {name!r}: symbol {var_name!r} value {value} does not fit "
-                f"a VAR offset (u32)"
-            )
+        if value is None:
+            return f"DATASEC {name!r}: no symbol for VAR {var_name!r} (type id {vt})"
+        if value > _U32_MAX:
+            return (f"DATASEC {name!r}: symbol {var_name!r} value {value} does not fit "
+                    f"a VAR offset (u32)")
         patched[j + 1] = value
+    return None
 
 
 def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
@@ -298,8 +297,10 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
             except (ValueError, OverflowError):
                 pass
         if not placed:
-            _place_vars(spec, name, shndx, pos, stop, patched, in_section, symbols,
-                        symbol_names)
+            fault = _place_vars(spec, name, shndx, pos, stop, patched, in_section, symbols,
+                                symbol_names)
+            if fault is not None:
+                raise BTFError(fault)
         size = section_sizes[shndx]
         if size > _U32_MAX:
             raise BTFError(f"DATASEC {name!r}: section size {size} does not fit a u32")
