@@ -39,6 +39,7 @@ _MAX_PASSES = 64
 def _symbols_by_section(symbols: list[SymbolRow]) -> dict[int, dict[str, int]]:
     """st_shndx -> name -> value of the symbols, the first of a name winning."""
     out: dict[int, dict[str, int]] = {}
+    # (Symbol fields by position: 1 st_name, 2 st_value, 7 st_shndx.)
     for sym in reversed(symbols):
         names = out.get(sym[7])
         if names is None:
