@@ -140,7 +140,7 @@ def _layout_kconfig(spec: Spec, ds_id: int, words: array[int]) -> None:
 
 def _place_vars(spec: Spec, name: str, shndx: int, pos: int, stop: int,
                 patched: array[int], in_section: dict[str, int] | None,
-                symbols: list[Symbol], symbol_names: list[str]) -> str | None:
+                symbols: list[SymbolRow], symbol_names: list[str]) -> str | None:
     """Patch the offsets of the VARs of the DATASEC at word ``pos`` (entries up to
     ``stop``) to their symbols' values, one by one: the careful path of
     :func:`fixup_datasecs`.  Returns the message of the first fault, for
