@@ -29,7 +29,7 @@ from loader.collection.maps import load_btf_maps, load_legacy_maps
 from loader.collection.objfile import Kind, ObjectFile
 from loader.collection.relocations import Relocator
 from loader.collection.structops import load_struct_ops
-from loader.errors import LoaderError
+from loader.errors import LoaderError, RelocationError
 
 _INLINE_KINDS = ("_BTF_MAPS", "_LEGACY_MAPS", "_STRUCT_OPS", "_DATA", "_PROGRAM", "_UNDEF")
 
@@ -260,6 +260,54 @@ def _reference_link(program, functions):
     return order
 
 
+def _reference_link_error(program, functions):
+    # The error of the walk that checks each function's whole callee list
+    # (deduplicated, in order) when the function is reached, before walking
+    # any of it; None when every reached callee is defined.
+    seen = {program.name}
+
+    def walk(fn):
+        for name in dict.fromkeys(fn._callees):
+            if name not in functions:
+                return (f"section {fn.section}: function {fn.name!r} calls {name!r}, "
+                        f"which is not defined in this object")
+        for name in fn._callees:
+            if name not in seen:
+                seen.add(name)
+                found = walk(functions[name])
+                if found is not None:
+                    return found
+        return None
+
+    return walk(program)
+
+
+def test_link_undefined_callee_error_is_the_list_walks(corpus_objects):
+    # The linker walks the callee lists as collected and, on a name nothing
+    # defines, hands over to the walk that checks each list before walking it:
+    # the error is that walk's (the first undefined name of the first list
+    # reached), not the first undefined name the lazy walk meets.
+    rng = random.Random(7)
+    raised = 0
+    for _ in range(3000):
+        count = rng.randint(1, 6)
+        functions = {f"f{i}": _Fn(f"f{i}") for i in range(count)}
+        for fn in functions.values():
+            if rng.random() < 0.7:
+                fn._callees = [f"f{rng.randrange(count + 2)}" for _ in range(rng.randint(1, 4))]
+        for fn in functions.values():
+            want = _reference_link_error(fn, functions)
+            try:
+                got = linker.link(fn, functions)
+            except RelocationError as exc:
+                assert str(exc) == want
+                raised += 1
+            else:
+                assert want is None
+                assert got == _reference_link(fn, functions)
+    assert raised > 100
+
+
 def test_link_order_matches_reference_walk(corpus_objects):
     # The linker's shortcut (callees that call nothing) and its explicit-stack
     # walk give libbpf's depth-first order, over random call graphs with
@@ -272,11 +320,10 @@ def test_link_order_matches_reference_walk(corpus_objects):
             if rng.random() < 0.6:
                 fn._callees = [f"f{rng.randrange(count)}" for _ in range(rng.randint(1, 5))]
         for fn in functions.values():
-            got = linker.link(fn, functions, {})
+            got = linker.link(fn, functions)
             assert got == _reference_link(fn, functions)
     for _name, data in _program_objects(corpus_objects):
         obj, relocator, ext, packed = _opened(data)
         functions = programs_mod.load_functions(obj, relocator, ext, packed)
-        cache: dict = {}
         for fn in functions.values():
-            assert linker.link(fn, functions, cache) == _reference_link(fn, functions)
+            assert linker.link(fn, functions) == _reference_link(fn, functions)

@@ -18,65 +18,79 @@ The functions are the loader's unlinked ProgramSpecs (one per function, see
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NoReturn
 
 from loader.asm.instruction import Instruction
 from loader.collection.spec import FunctionCode, ProgramSpec
 from loader.errors import RelocationError
 
 
-def link(program: ProgramSpec, functions: dict[str, ProgramSpec],
-         callees: dict[str, list[ProgramSpec]]) -> list[ProgramSpec]:
+def link(program: ProgramSpec, functions: dict[str, ProgramSpec]) -> list[ProgramSpec]:
     """The functions to append to ``program``, in order.  Each starts at the
     index that the code before it adds up to (the program's own instructions,
     then each appended function's)."""
-    if not program._callees:
+    refs = program._callees
+    if not refs:
         return []  # most programs call nothing: no walk
-    first = callees_of(program, functions, callees)
-    for fn in first:
-        if fn._callees:
-            break
-    else:
-        # The usual graph: what the program calls calls nothing.  The list
-        # has no repeats; only a call to itself is left out.
-        return [fn for fn in first if fn is not program]
-    # By name (unique among the functions; a ProgramSpec is unhashable).
+    # By name (unique among the functions; a ProgramSpec is unhashable).  The
+    # walk reads the callee lists as collected, repeats and all: a repeat (or
+    # a call to the program itself) is already seen when the walk meets it, so
+    # no deduplicated copy of each list is built.
     seen = {program.name}
+    add = seen.add
     order: list[ProgramSpec] = []
+    append = order.append
     # An explicit stack of iterators rather than recursion: call chains in
     # fuzzed objects can be longer than Python's recursion limit.  Each loop
     # resumes the innermost walk where it stopped.
-    stack: list[Iterator[ProgramSpec]] = [iter(first)]
+    stack: list[Iterator[str]] = [iter(refs)]
     while stack:
-        for fn in stack[-1]:
-            name = fn.name
+        for name in stack[-1]:
             if name not in seen:
-                seen.add(name)
-                order.append(fn)
-                if fn._callees:
-                    stack.append(iter(callees_of(fn, functions, callees)))
+                add(name)
+                fn = functions.get(name)
+                if fn is None:
+                    _undefined(program, functions)
+                append(fn)
+                refs = fn._callees
+                if refs:
+                    stack.append(iter(refs))
                     break
         else:
             stack.pop()
     return order
 
 
-def callees_of(fn: ProgramSpec, functions: dict[str, ProgramSpec],
-               cache: dict[str, list[ProgramSpec]]) -> list[ProgramSpec]:
-    """The functions ``fn`` references, each once, in order of first reference
-    (a repeat is already seen when the walk meets it again)."""
-    found = cache.get(fn.name)
-    if found is None:
-        # Collected at open from the relocations: no instruction is decoded.
-        found = []
-        for name in dict.fromkeys(fn._callees):
-            callee = functions.get(name)
-            if callee is None:
-                raise RelocationError(
-                    f"section {fn.section}: function {fn.name!r} calls {name!r}, "
-                    f"which is not defined in this object"
-                )
-            found.append(callee)
-        cache[fn.name] = found
+def _undefined(program: ProgramSpec, functions: dict[str, ProgramSpec]) -> NoReturn:
+    """Raise the error for a program that reaches a call to a function no one
+    defines: the walk that builds each function's deduplicated callee list
+    before walking it, and raises for the first undefined name of a list as
+    it is built, names the one to report."""
+    seen = {program.name}
+    stack = [iter(_callees_of(program, functions))]
+    while stack:
+        for fn in stack[-1]:
+            if fn.name not in seen:
+                seen.add(fn.name)
+                if fn._callees:
+                    stack.append(iter(_callees_of(fn, functions)))
+                    break
+        else:
+            stack.pop()
+    raise AssertionError("a call to an undefined function, yet every callee is defined")
+
+
+def _callees_of(fn: ProgramSpec, functions: dict[str, ProgramSpec]) -> list[ProgramSpec]:
+    """The functions ``fn`` references, each once, in order of first reference."""
+    found = []
+    for name in dict.fromkeys(fn._callees):
+        callee = functions.get(name)
+        if callee is None:
+            raise RelocationError(
+                f"section {fn.section}: function {fn.name!r} calls {name!r}, "
+                f"which is not defined in this object"
+            )
+        found.append(callee)
     return found
 
 

@@ -125,11 +125,10 @@ def _link(obj: ObjectFile, functions: dict[str, ProgramSpec],
     """Link every program that calls anything: its spec's code becomes its own
     followed by a copy of each function it reaches (.text functions are hidden
     and never loaded alone: not linked)."""
-    callees: dict[str, list[ProgramSpec]] = {}
     link = linker.link
     for spec in programs.values():
         if spec._callees:
-            order = link(spec, functions, callees)
+            order = link(spec, functions)
             if order:
                 spec.link(tuple([callee.name for callee in order]), _linked_body(
                     spec._code, spec._index, [(callee._code, callee._index) for callee in order]))
