@@ -234,6 +234,64 @@ def test_corpus_ld_slots_are_the_decoders(corpus_objects):
     assert checked
 
 
+def _relative_calls_by_pattern(osec, code):
+    # The reference: every match of the bpf2bpf call pattern over the raw
+    # bytes, at a slot start, without a relocation, not a second half.
+    pattern = programs_mod._PSEUDO_CALL_LE if code.byte_order == "<" else (
+        programs_mod._PSEUDO_CALL_BE)
+    i32 = struct.Struct(code.byte_order + "i").unpack_from
+    out = []
+    for match in pattern.finditer(code.raw):
+        off = match.start()
+        if off & 7 or off in osec.relocations or off in code.halves:
+            continue
+        imm = i32(code.raw, off + 4)[0]
+        target = osec.symbols.get(off + (imm + 1) * 8)
+        out.append((off, None if target is None else target[1]))
+    return out
+
+
+def test_relative_calls_are_the_patterns_slots(corpus_objects):
+    # The relative-call finder walks the call opcodes of the slots: it finds
+    # the slot-aligned matches of the bpf2bpf call pattern (mutants add and
+    # remove calls, change src and imm), in order, and raises at the first
+    # one with no function at its target.
+    rng = random.Random(11)
+    checked = 0
+    for _name, data in _program_objects(corpus_objects):
+        for mutant in [data, *_mutants(data, rng, 40)]:
+            try:
+                obj, _relocator, _ext, _packed = _opened(mutant)
+            except LoaderError:
+                continue
+            for osec in obj.sections_of(Kind.PROGRAM):
+                raw = obj.elf.section_bytes(osec.section.index)
+                if len(raw) % 8:
+                    continue
+                codes = raw[0::8]
+                halves = set()
+                ld = codes.find(0x18)
+                while 0 <= ld < len(codes) - 1:
+                    halves.add(8 * ld + 8)
+                    ld = codes.find(0x18, ld + 2)
+                if ld >= 0:
+                    continue  # an ld_imm64 without its second half
+                code = programs_mod.SectionCode(raw, obj.elf.byte_order, halves, osec.symbols)
+                want = _relative_calls_by_pattern(osec, code)
+                calls: list = []
+                bad = next((off for off, ref in want if ref is None), None)
+                try:
+                    programs_mod._resolve_relative_calls(osec, raw, codes, code, calls)
+                except RelocationError as exc:
+                    assert bad is not None and f"at offset {bad} " in str(exc)
+                    checked += 1
+                    continue
+                assert bad is None
+                assert calls == want
+                checked += bool(want)
+    assert checked > 5
+
+
 class _Fn:
     """What linker.link reads of a function's ProgramSpec."""
 

@@ -446,11 +446,15 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[ProgramSpec]:
             raise _bad_function(osec, code, size)
         funcs, starts, ends, tiled = split
 
-    if _CALL in codes and len(pseudo_calls(raw)) > relocated_calls:
+    if _CALL in codes and (not relocated_calls or codes.count(_CALL) > relocated_calls) and len(
+        pseudo_calls(raw)
+    ) > relocated_calls:
         # Most calls are helper calls, most bpf2bpf calls have relocations:
-        # only when the pattern matches more often than that is there
-        # anything to look at.
-        _resolve_relative_calls(osec, raw, code, calls)
+        # only when there are more call instructions than relocated calls,
+        # and the pattern matches more often than that, is there anything to
+        # look at.  (The count, a cheaper pass than the pattern's, settles the
+        # usual section with calls: all of them relocated.)
+        _resolve_relative_calls(osec, raw, codes, code, calls)
     if calls:
         calls.sort()
         if len(funcs) == 1:
@@ -616,26 +620,32 @@ def _bad_function(osec: ObjSection, code: SectionCode, size: int) -> CollectionE
     return CollectionError(f"section {osec.name}: no bad function found")  # (unreachable)
 
 
-def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
+def _resolve_relative_calls(osec: ObjSection, raw: bytes, codes: bytes, code: SectionCode,
                             calls: list[tuple[int, str]]) -> None:
     """LLVM < 9 encodes calls within one section as relative jumps with no
     relocation; they point at the callee's first instruction.
 
-    Only bpf2bpf calls are looked at (found by a regular expression: a call
-    opcode, then src 1 in the register byte), not every instruction nor every
-    helper call.
+    Only call instructions are looked at, found in ``codes`` (the opcode of
+    every slot: a C search skips the rest), and of those only bpf2bpf calls
+    (src 1) that carry no relocation and are not the second half of an
+    ld_imm64.
     """
     relocated = osec.relocations
     halves = code.halves
     bo = code.byte_order
+    little = bo == "<"
     i32 = _I32[bo]
     symbols = osec.symbols
     fix = code.fixes.append
     call = calls.append
-    for match in (_PSEUDO_CALL_LE if bo == "<" else _PSEUDO_CALL_BE).finditer(raw):
-        off = match.start()
-        if off & 7 or off in relocated or off in halves:
-            continue  # not at an instruction (or an ld_imm64's second half)
+    slot = codes.find(_CALL)
+    while slot >= 0:
+        off = slot * SLOT
+        slot = codes.find(_CALL, slot + 1)
+        regs = raw[off + 1]
+        if ((regs >> 4 if little else regs & 0xF) != _PSEUDO_CALL or off in relocated
+                or off in halves):
+            continue  # a helper or kfunc call, relocated, or not an instruction
         imm = i32(raw, off + 4)[0]
         dest = off + (imm + 1) * SLOT
         target = symbols.get(dest)
@@ -650,9 +660,9 @@ def _resolve_relative_calls(osec: ObjSection, raw: bytes, code: SectionCode,
 
 
 # A call opcode followed by a register byte with src BPF_PSEUDO_CALL (the high
-# nibble in little-endian objects, the low one in big-endian ones).  No byte
-# matches both halves of the pattern, so matches cannot overlap and none at a
-# slot start is hidden by an unaligned one.
+# nibble in little-endian objects, the low one in big-endian ones): what every
+# bpf2bpf call looks like, and a few other byte pairs (an unaligned match, the
+# second half of an ld_imm64), so only a bound on how many there are.
 _PSEUDO_CALL_LE = re.compile(b"\\x%02x[\\x10-\\x1f]" % _CALL)
 _PSEUDO_CALL_BE = re.compile(
     b"\\x%02x[%b]" % (_CALL, b"".join(b"\\x%02x" % b for b in range(0x01, 0x100, 0x10))))
