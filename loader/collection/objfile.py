@@ -71,6 +71,31 @@ class ObjSection:
         return self.section.name
 
 
+class _UndefSection(ObjSection):
+    """The SHN_UNDEF entry: what relocations against externs find.  Its
+    Section (all zeros in a well-formed object) is built only if asked for:
+    the readers look at its kind, never at its header."""
+
+    __slots__ = ("_elf",)
+
+    def __init__(self, ef: elf.ELFFile) -> None:
+        # (The other slots set here rather than by ObjSection.__init__, whose
+        # section store the property below stands in for.)
+        self._elf = ef
+        self.kind = _UNDEF
+        self.symbols = {}
+        self.relocations = {}
+        self.references = 0
+
+    @property
+    def section(self) -> elf.Section:
+        return self._elf.section(0)
+
+    @section.setter
+    def section(self, value: elf.Section) -> None:
+        raise AttributeError("the SHN_UNDEF entry's section is the object's section 0")
+
+
 _DATA_NAMES = frozenset({".data", ".rodata", ".bss"})
 _DATA_PREFIXES = (".data.", ".rodata.", ".bss.")
 
@@ -148,8 +173,10 @@ class ObjectFile:
         by_index = self.by_index
         # The kept sections' indices and kinds: their Sections are built at
         # the end, in one call.
-        kept = [0]  # SHN_UNDEF
-        kinds = [_UNDEF]
+        # SHN_UNDEF first (its Section built only if asked for).
+        by_index[0] = _UndefSection(ef)
+        kept: list[int] = []
+        kinds: list[Kind] = []
         # The kept sections that are neither code nor SHN_UNDEF (what
         # sections_of is asked for: a few, where code can be dozens).
         others: list[int] = []
