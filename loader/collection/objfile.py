@@ -127,6 +127,21 @@ _NAME_HEADS = frozenset(name[:_HEAD] for name in (
     *STRUCT_OPS_SECS, ARENA_SEC_PREFIX, *_DATA_NAMES, *_DATA_PREFIXES,
 ))
 
+# Names LLVM gives the sections of debug info, BTF, the symbol table and their
+# relocations: none has a head above, so a section so named is acted on only
+# if it is code, and the name test (a slice and a set lookup) is skipped for
+# most of an object's sections by one set lookup.
+_PLAIN_NAMES = frozenset((
+    ".strtab", ".symtab", ".shstrtab", ".BTF", ".BTF.ext", ".rel.BTF", ".rel.BTF.ext",
+    ".llvm_addrsig", ".debug_abbrev", ".debug_info", ".debug_str", ".debug_str_offsets",
+    ".debug_addr", ".debug_line", ".debug_line_str", ".debug_frame", ".debug_loclists",
+    ".debug_rnglists", ".debug_loc", ".debug_ranges", ".debug_aranges",
+    ".rel.debug_info", ".rel.debug_str_offsets", ".rel.debug_addr", ".rel.debug_line",
+    ".rel.debug_frame", ".rel.debug_loclists", ".rel.debug_rnglists", ".rel.debug_loc",
+    ".rel.debug_ranges", ".rel.debug_aranges",
+))
+assert not any(name[:_HEAD] in _NAME_HEADS for name in _PLAIN_NAMES)
+
 
 # Enum members and module constants hoisted: a Kind attribute costs ~40 ns in
 # 3.11, and classification reads a dozen per object.
@@ -186,12 +201,15 @@ class ObjectFile:
         sizes = ef.section_sizes
         execinstr = _SHF_EXECINSTR
         heads = _NAME_HEADS
+        plain = _PLAIN_NAMES
         # Code (by flag) and whatever a name could make special or data: the
         # only sections the rules below can keep or refuse.  (A slice and a set
-        # test cost less than startswith() over nine prefixes.)
+        # test cost less than startswith() over nine prefixes; the usual
+        # debug names skip both.)
         candidates = [
             index for index, name in enumerate(names)
-            if flags[index] & execinstr or name[:5] in heads  # (5: _HEAD)
+            if flags[index] & execinstr or (
+                name not in plain and name[:5] in heads)  # (5: _HEAD)
         ]
         by_name = _KIND_BY_NAME
         progbits, nobits = _SHT_PROGBITS, _SHT_NOBITS
