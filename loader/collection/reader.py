@@ -130,8 +130,13 @@ def _link(obj: ObjectFile, functions: dict[str, ProgramSpec],
         if spec._callees:
             order = link(spec, functions)
             if order:
-                spec.link(tuple([callee.name for callee in order]), _linked_body(
-                    spec._code, spec._index, [(callee._code, callee._index) for callee in order]))
+                # (One loop for both lists: a comprehension is a call of its own.)
+                names: list[str] = []
+                at: list[tuple[FunctionCode, int]] = []
+                for callee in order:
+                    names.append(callee.name)
+                    at.append((callee._code, callee._index))
+                spec.link(tuple(names), _linked_body(spec._code, spec._index, at))
 
 
 def _linked_body(code: FunctionCode, index: int, order: list[tuple[FunctionCode, int]],
