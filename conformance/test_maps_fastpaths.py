@@ -275,3 +275,71 @@ def test_section_refuses_a_map_already_read() -> None:
     assert out == {"mb_lru": taken}
     with pytest.raises(CollectionError, match="duplicate map name"):
         maps_mod.load_btf_maps(obj, out)
+
+
+def _member_name_words(data: bytes) -> tuple[list[int], list[int], Spec, int, str]:
+    """File offsets of the name word of every member of every map definition
+    struct, the name offsets they hold, the unfixed .BTF, the file offset of its
+    type section and the byte order."""
+    spec, types, bo = _btf_types(data)
+    words, offsets = spec.index
+    places, names = [], set()
+    for pos in offsets:
+        info = words[pos + 1]
+        if (info >> 24) & 0x1F != 4:  # STRUCT
+            continue
+        vlen = info & 0xFFFF
+        offs = [words[pos + 3 + 3 * i] for i in range(vlen)]
+        if vlen and all(spec.strings.get(o) in _MEMBER_CODES for o in offs):
+            places += [types + 4 * (pos + 3 + 3 * i) for i in range(vlen)]
+            names.update(offs)
+    return places, sorted(names), spec, types, bo
+
+
+@pytest.mark.parametrize("name", ("map_in_map.el.o", "map_in_map.eb.o", "maps_btf.el.o"))
+def test_shared_struct_reuse_fast_equals_careful(name: str) -> None:
+    # Two maps of one struct type, and an inner map template that is a named
+    # map's struct, take the fields read once: rename each member of every map
+    # struct to each other member name (a 'values' or a duplicate member in the
+    # shared struct, a missing type, ...) and compare.
+    data = (CORPUS_OBJ / name).read_bytes()
+    places, names, _, _, bo = _member_name_words(data)
+    u32 = struct.Struct(bo + "I")
+    checked = 0
+    for place in places:
+        old = u32.unpack_from(data, place)[0]
+        for new in names:
+            if new != old:
+                _assert_word_mutant_agrees(data, u32, place, new, (name, place, new))
+                checked += 1
+    assert checked
+
+
+@pytest.mark.parametrize("name", ("map_in_map.el.o", "map_in_map.eb.o"))
+def test_pinned_twin_is_no_inner_template(name: str) -> None:
+    # The inner template of mim_outer_array is struct mim_inner, also the type of
+    # mim_inner_a/b: with its 'max_entries' (1) renamed 'pinning' the named maps
+    # read (pinned by name), but the inner template must not reuse their fields:
+    # an inner map definition cannot be pinned.
+    data = bytearray((CORPUS_OBJ / name).read_bytes())
+    spec, types, bo = _btf_types(bytes(data))
+    words, offsets = spec.index
+    ef = elf.ELFFile(bytes(data))
+    btf_sec = ef.section_by_name(".BTF")
+    assert btf_sec is not None
+    hdr_len, _, _, str_off = struct.unpack_from(bo + "IIII", data, btf_sec.offset + 4)
+    u32 = struct.Struct(bo + "I")
+    strings = btf_sec.offset + hdr_len + str_off
+    # An INT's name, unused by the maps: its bytes become "pinning".
+    raw = bytes(data[strings:])
+    at = raw.index(b"__ARRAY_SIZE_TYPE__\0")
+    data[strings + at:strings + at + 8] = b"pinning\0"
+    for pos in offsets:
+        info = words[pos + 1]
+        if (info >> 24) & 0x1F == 4 and spec.strings.get(words[pos]) == "mim_inner":
+            for i in range(info & 0xFFFF):
+                if spec.strings.get(words[pos + 3 + 3 * i]) == "max_entries":
+                    u32.pack_into(data, types + 4 * (pos + 3 + 3 * i), at)
+    mutant = bytes(data)
+    assert _outcome(mutant) == _careful(mutant)
+    assert "inner map definitions cannot be pinned" in _outcome(mutant)

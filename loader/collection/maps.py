@@ -226,6 +226,8 @@ _Def = tuple[int, str, int, int]
 _ANY_SIZE = 1 << 32
 # A definition's fields before its members: all zero, 'values' at offset -1 (none).
 _NO_FIELDS = (0,) * 11 + (-1,)
+# No definition read yet to reuse (BTFWords.definitions; its id is -1, never a type's).
+_NO_TWIN = map_spec("", 0, 0, 0, 0)
 _VAR_INFO = r.BTF_KIND_VAR << 24
 _PTR_INFO = r.BTF_KIND_PTR << 24
 _FUNC_INFO = r.BTF_KIND_FUNC << 24
@@ -413,7 +415,25 @@ class BTFWords:
         codes, uints, typed, raw = self.codes, self.uints, self.typed, self.raw
         code_of = codes.get
         new: dict[str, MapSpec] = {}
+        # The last definition read without 'values' (its STRUCT's id and its spec):
+        # two maps of one struct type, or an inner map template that is also a named
+        # map's type (map-in-map), take its fields rather than reading the same
+        # members again (they read the same: the reads depend on the type alone).
+        # (And the STRUCTs read with a 'pinning' member, which an inner map refuses.)
+        reuse_id, twin = -1, _NO_TWIN
+        pinned: tuple[int, ...] = ()
         for type_id, name, offset, var_size in defs:
+            if type_id == reuse_id:
+                if words[offsets[type_id - first] + 2] > var_size:
+                    return None
+                spec = map_spec(name, twin.type, twin.key_size, twin.value_size,
+                                twin.max_entries, twin.flags, twin.map_extra, twin.numa_node,
+                                twin.pinning, twin.key_type_id, twin.value_type_id, None, (),
+                                section, offset)
+                new[name] = spec
+                if placed is not None:
+                    placed.append((offset, offset + var_size, spec, -1))
+                continue
             if not first <= type_id < end:
                 return None
             pos = offsets[type_id - first]
@@ -499,6 +519,7 @@ class BTFWords:
                         return None
                     else:
                         pinning = value
+                        pinned += (type_id,)
                 elif code == _KEY or code == _VALUE:
                     pointee = typed.get(mid)
                     if pointee is None:
@@ -543,13 +564,22 @@ class BTFWords:
                     if target[0] != r.BTF_KIND_STRUCT:
                         return None
                     inner_name = name + ".inner"
-                    got = self.definitions([(target[1], inner_name, 0, _ANY_SIZE)], "", True,
-                                           None)
-                    if got is None:
-                        return None
-                    spec.inner = got[inner_name]
+                    if target[1] == reuse_id and reuse_id not in pinned:
+                        # (An inner map refuses 'values': the twin has none.)
+                        spec.inner = map_spec(
+                            inner_name, twin.type, twin.key_size, twin.value_size,
+                            twin.max_entries, twin.flags, twin.map_extra, twin.numa_node, 0,
+                            twin.key_type_id, twin.value_type_id)
+                    else:
+                        got = self.definitions([(target[1], inner_name, 0, _ANY_SIZE)], "",
+                                               True, None)
+                        if got is None:
+                            return None
+                        spec.inner = got[inner_name]
                 else:
                     return None
+            else:
+                reuse_id, twin = type_id, spec
             new[name] = spec
             if placed is not None:
                 placed.append((offset, offset + var_size, spec, values_off))
