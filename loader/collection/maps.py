@@ -23,7 +23,14 @@ from loader.btf.spec import INFO_UNUSED_MASK, MAX_RESOLVE_DEPTH, POINTER_SIZE
 from loader.btf.spec import Spec as BTFSpec
 from loader.btf.strings import decode_str
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
-from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec, map_kv, map_spec
+from loader.collection.spec import (
+    PIN_BY_NAME,
+    PIN_NONE,
+    MapKV,
+    MapSpec,
+    kv_setters,
+    map_spec,
+)
 from loader.errors import BTFError, CollectionError, RelocationError
 from loader.uapi import MapType
 
@@ -40,6 +47,8 @@ _ARRAY_OF_MAPS = int(MapType.ARRAY_OF_MAPS)
 _HASH_OF_MAPS = int(MapType.HASH_OF_MAPS)
 _LEGACY_MAPS, _BTF_MAPS, _PROGRAM = Kind.LEGACY_MAPS, Kind.BTF_MAPS, Kind.PROGRAM
 _STT_FUNC = elf.STT_FUNC
+_new_kv = object.__new__
+_kv_key, _kv_value = kv_setters()
 # A placed map's start: a C key for the sort (a Python key function is a call per map).
 _START_OF = operator.itemgetter(0)
 
@@ -1253,7 +1262,11 @@ def _load_values(
             raise RelocationError(
                 f"{_where(osec, off, sym)}: map-in-map slot must point to another map"
             )
-        items.append(map_kv(rel // POINTER_SIZE, sym[1]))
+        # map_kv inline (a frame per slot less).
+        kv = _new_kv(MapKV)
+        _kv_key(kv, rel // POINTER_SIZE)
+        _kv_value(kv, sym[1])
+        items.append(kv)
     if owner is not None:
         owner[2].contents = tuple(items)
 
