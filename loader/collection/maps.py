@@ -23,14 +23,7 @@ from loader.btf.spec import INFO_UNUSED_MASK, MAX_RESOLVE_DEPTH, POINTER_SIZE
 from loader.btf.spec import Spec as BTFSpec
 from loader.btf.strings import decode_str
 from loader.collection.objfile import Kind, ObjectFile, ObjSection
-from loader.collection.spec import (
-    PIN_BY_NAME,
-    PIN_NONE,
-    MapKV,
-    MapSpec,
-    kv_setters,
-    map_spec,
-)
+from loader.collection.spec import PIN_BY_NAME, PIN_NONE, MapKV, MapSpec, map_spec
 from loader.errors import BTFError, CollectionError, RelocationError
 from loader.uapi import MapType
 
@@ -47,8 +40,10 @@ _ARRAY_OF_MAPS = int(MapType.ARRAY_OF_MAPS)
 _HASH_OF_MAPS = int(MapType.HASH_OF_MAPS)
 _LEGACY_MAPS, _BTF_MAPS, _PROGRAM = Kind.LEGACY_MAPS, Kind.BTF_MAPS, Kind.PROGRAM
 _STT_FUNC = elf.STT_FUNC
+# What map_kv does, for _load_values to do inline: MapKV's slot setters (its
+# frozen __setattr__ refuses; these do not).
 _new_kv = object.__new__
-_kv_key, _kv_value = kv_setters()
+_kv_key, _kv_value = (MapKV.__dict__[f].__set__ for f in ("key", "value"))
 # A placed map's start: a C key for the sort (a Python key function is a call per map).
 _START_OF = operator.itemgetter(0)
 

@@ -59,12 +59,6 @@ def map_kv(key: int, value: bytes | str) -> MapKV:
 _kv_key, _kv_value = (MapKV.__dict__[f].__set__ for f in ("key", "value"))
 
 
-def kv_setters() -> tuple[Callable[[MapKV, int], None], Callable[[MapKV, bytes | str], None]]:
-    """MapKV's key and value slot setters, for a loop that builds many: what
-    :func:`map_kv` does on ``object.__new__(MapKV)``, without its frame."""
-    return _kv_key, _kv_value
-
-
 @dataclass(frozen=True, slots=True)
 class StructOpsMember:
     """A function-pointer member of a struct_ops map's value, filled by a program
