@@ -64,6 +64,10 @@ def parse_elf(
     elf = (
         data_or_elffile if isinstance(data_or_elffile, ELFFile) else ELFFile(data_or_elffile)
     )
+    if base is None and fixup:
+        index = elf.section_index(".BTF")
+        if index >= 0:
+            return parse_elf_section(elf, index)
     raw = btf_section_bytes(elf)
     spec = open_raw(raw, base)
     if spec.byte_order != elf.byte_order:
@@ -72,6 +76,18 @@ def parse_elf(
         )
     if not fixup:
         return spec
+    # (The spec is ours: patched in place, not copied.)
+    return fixup_datasecs(spec, elf, in_place=True)
+
+
+def parse_elf_section(elf: ELFFile, index: int) -> Spec:
+    """``parse_elf(elf)`` for an ELF whose .BTF is section ``index`` (the caller
+    looked it up already: a lookup is a scan of the section names)."""
+    spec = open_raw(elf.section_bytes(index))
+    if spec.byte_order != elf.byte_order:
+        raise BTFError(
+            f".BTF byte order {spec.byte_order!r} differs from the ELF's {elf.byte_order!r}"
+        )
     # (The spec is ours: patched in place, not copied.)
     return fixup_datasecs(spec, elf, in_place=True)
 

@@ -14,7 +14,7 @@ import struct
 from collections.abc import Callable
 
 from loader import elf
-from loader.btf import parse_elf
+from loader.btf.elf import parse_elf_section
 from loader.btf.ext import ExtInfos, parse_ext_packed
 from loader.btf.spec import Spec as BTFSpec
 from loader.collection import linker
@@ -80,9 +80,10 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
 def _load_btf(ef: elf.ELFFile,
               ) -> tuple[BTFSpec | None, ExtInfos | None, dict[str, bytes] | None]:
     # (By index: neither section is kept, so no Section object is built.)
-    if ef.section_index(".BTF") < 0:
+    btf_index = ef.section_index(".BTF")
+    if btf_index < 0:
         return None, None, None
-    btf = parse_elf(ef)
+    btf = parse_elf_section(ef, btf_index)
     ext_index = ef.section_index(".BTF.ext")
     if ext_index < 0:
         return btf, None, None
