@@ -20,6 +20,7 @@ from loader.btf.spec import (
     MAX_RESOLVE_DEPTH,
     POINTER_SIZE,
     Spec,
+    _open_plain,
     open_raw,
 )
 from loader.elf import ELFFile, SymbolRow
@@ -83,7 +84,11 @@ def parse_elf(
 def parse_elf_section(elf: ELFFile, index: int) -> Spec:
     """``parse_elf(elf)`` for an ELF whose .BTF is section ``index`` (the caller
     looked it up already: a lookup is a scan of the section names)."""
-    spec = open_raw(elf.section_bytes(index))
+    raw = elf.section_bytes(index)
+    # (open_raw's first step, without its call: it reads anything else.)
+    spec = _open_plain(raw)
+    if spec is None:
+        spec = open_raw(raw)
     if spec.byte_order != elf.byte_order:
         raise BTFError(
             f".BTF byte order {spec.byte_order!r} differs from the ELF's {elf.byte_order!r}"
@@ -241,6 +246,7 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     symbols: list[SymbolRow] | None = None
     symbol_names: list[str] = []
     section_sizes = elf.section_sizes
+    section_index = elf.section_names.index
     for tid, name in order:
         if name in _NOT_FROM_SYMBOLS:
             if name == ".kconfig":
@@ -251,13 +257,16 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
         pos = offsets[tid - first]
         if words[pos + 2] != 0:
             continue
-        shndx = elf.section_index(name)
-        if shndx < 0:
-            raise BTFError(f"DATASEC {name!r} (type id {tid}): no ELF section")
+        # (elf.section_index without the call.)
+        try:
+            shndx = section_index(name)
+        except ValueError:
+            raise BTFError(f"DATASEC {name!r} (type id {tid}): no ELF section") from None
         info = words[pos + 1]
         vlen = info & 0xFFFF
         stop = pos + 3 + 3 * vlen
-        in_section = by_section.get(shndx)
+        # (by_section is empty until a DATASEC of many VARs, or many passes.)
+        in_section = by_section.get(shndx) if by_section else None
         if in_section is None:
             if passes >= _MAX_PASSES:
                 if not every:
@@ -323,5 +332,9 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
             raise BTFError(f"DATASEC {name!r}: section size {size} does not fit a u32")
         patched[pos + 2] = size
     if patched is None:
+        return spec
+    if patched is words:
+        # What with_words does for a spec patched in place, without the call.
+        spec._cache = [None] * len(offsets)
         return spec
     return spec.with_words(patched)
