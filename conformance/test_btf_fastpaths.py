@@ -414,6 +414,58 @@ def test_fixup_entries_the_fast_loop_leaves_to_the_careful_one(entry, symbols):
     assert _outcome(ours) == _outcome(reference)
 
 
+_SIX = ["v0", "v1", "v2", "v3", "v4", "v5"]
+
+
+@pytest.mark.parametrize("var_names", [_SIX, ["v0", "v1", "", "v3", "v4", "v5"]])
+@pytest.mark.parametrize("symbols", [
+    [(n, ".data", 2 + i) for i, n in enumerate(_SIX)],  # every guess right
+    [(n, ".data", 2 + i) for i, n in enumerate(reversed(_SIX))],  # every guess wrong
+    [("v5", ".data", 9), *((n, ".data", 2 + i) for i, n in enumerate(_SIX[:5]))],
+    # The first VAR's guess is the last symbol; a guess past the last symbol.
+    [*((n, ".data", 2 + i) for i, n in enumerate(_SIX[1:])), ("v0", ".data", 11)],
+    [("", ".data", 12), *((n, ".data", 2 + i) for i, n in enumerate(_SIX)), ("", ".data", 1)],
+    # A guess of a "" symbol for a VAR named "", not the section's first "".
+    [("", ".data", 12), ("v0", ".data", 2), ("v1", ".data", 3), ("", ".data", 5),
+     ("v2", ".data", 4),
+     *((n, ".data", 5 + i) for i, n in enumerate(_SIX[3:]))],
+    # Names not unique: the first of a name is elsewhere, or earlier in the section.
+    [("v2", ".rodata", 4), *((n, ".data", 2 + i) for i, n in enumerate(_SIX))],
+    [("v3", ".data", 7), *((n, ".data", 2 + i) for i, n in enumerate(_SIX))],
+    [*((n, ".data", 2 + i) for i, n in enumerate(_SIX)), ("v3", ".data", 7)],
+    [*((n, ".data", 2 + i) for i, n in enumerate(_SIX[:3])), ("v3", ".data", 0x100000000),
+     *((n, ".data", 2 + i) for i, n in enumerate(_SIX[4:]))],
+    [*((n, ".data", 2 + i) for i, n in enumerate(_SIX[:3])),
+     *((n, ".data", 2 + i) for i, n in enumerate(_SIX[4:]))],
+])
+def test_fixup_guessed_symbols_match_the_careful_loop(var_names, symbols):
+    # A DATASEC of _GUESS_MIN_VARS or more VARs guesses each VAR's symbol is
+    # the next one when no two symbols share a name (but ""): right or wrong
+    # guesses, names not unique, a VAR named "" (section symbols are too), a
+    # value past u32 and a missing symbol must all come out as the reference.
+    from loader.btf import types as t
+    from loader.btf.elf import _GUESS_MIN_VARS, fixup_datasecs
+
+    assert len(var_names) >= _GUESS_MIN_VARS
+    types = [t.Int("int", 1, 1, 0, 8),
+             *(t.Var(n, 1, 1) for n in var_names),
+             t.Datasec(".data", 0, tuple(t.VarSecinfo(2 + i, 0, 1)
+                                         for i in range(len(var_names))))]
+    blob = _fixup_object(types, symbols)
+
+    def ours():
+        elf = ELFFile(blob)
+        fixed = fixup_datasecs(open_raw(btf_section_bytes(elf)), elf)
+        return fixed.index[0].tobytes(), _type_names(fixed)
+
+    def reference():
+        elf = ELFFile(blob)
+        return (_reference_fixup(open_raw(btf_section_bytes(elf)), elf),
+                _type_names(open_raw(btf_section_bytes(elf))))
+
+    assert _outcome(ours) == _outcome(reference)
+
+
 @pytest.mark.parametrize("offset", [1, 6, 7, 9, 10, 11])
 @pytest.mark.parametrize("core", [False, True])
 def test_ext_offsets_in_a_table_without_a_final_nul(offset, core):

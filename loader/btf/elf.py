@@ -36,6 +36,19 @@ _FEW_VARS = 16
 # mapped) before fixup_datasecs maps every section's symbols in one.
 _MAX_PASSES = 64
 
+# From this many VARs in a DATASEC, its symbols are guessed (see _names_unique).
+_GUESS_MIN_VARS = 5
+
+
+def _names_unique(names: list[str]) -> bool:
+    """Whether no two symbols share a name but "" (the null symbol's and section
+    symbols'): then a symbol whose name matches a VAR's is the only one of that
+    name (so the first in its section), and fixup_datasecs may guess that a
+    DATASEC's next VAR is the next symbol (clang writes a section's symbols in
+    the order of its DATASEC's VARs) and check the guess by name, rather than
+    scan the names for it."""
+    return len(set(names)) == len(names) - names.count("") + 1
+
 
 def _symbols_by_section(symbols: list[SymbolRow]) -> dict[int, dict[str, int]]:
     """st_shndx -> name -> value of the symbols, the first of a name winning."""
@@ -245,6 +258,9 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     # after a DATASEC without a section).
     symbols: list[SymbolRow] | None = None
     symbol_names: list[str] = []
+    # Whether symbols may be guessed (_names_unique); None until a DATASEC
+    # has enough VARs for a guess to pay.
+    unique: bool | None = None
     section_sizes = elf.section_sizes
     section_index = elf.section_names.index
     for tid, name in order:
@@ -291,6 +307,8 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
         elif vlen:
             entries = words[pos + 3:stop:3]
             low, high = min(entries), max(entries)
+            if vlen >= _GUESS_MIN_VARS and unique is None:
+                unique = _names_unique(symbol_names)
         else:
             low = high = first
         if info & INFO_UNUSED_MASK or high >= end:
@@ -310,17 +328,36 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
             # Anything else (a ValueError: no NUL after the name, not UTF-8, no
             # symbol of the name; an OverflowError: a value past u32; or a first
             # symbol in another section) is left to _place_vars, from the first VAR.
+            # (An IndexError: a guess past the last symbol, or no symbols.)
             try:
-                for j in range(pos + 3, stop, 3):
-                    off = words[offsets[words[j] - first]]
-                    var_name = memo[off] = raw_strings[off:name_end(b"\0", off)].decode()
-                    sym = symbols[symbol_index(var_name)]
-                    if sym[7] != shndx:  # st_shndx
-                        break
-                    patched[j + 1] = sym[2]  # st_value
+                if unique:
+                    # The next symbol is guessed (the first VAR's: the last
+                    # symbol), and a name that differs (or is "", not unique)
+                    # looked up.
+                    k = -2
+                    for j in range(pos + 3, stop, 3):
+                        off = words[offsets[words[j] - first]]
+                        var_name = memo[off] = raw_strings[off:name_end(b"\0", off)].decode()
+                        k += 1
+                        if symbol_names[k] != var_name or not var_name:
+                            k = symbol_index(var_name)
+                        sym = symbols[k]
+                        if sym[7] != shndx:  # st_shndx
+                            break
+                        patched[j + 1] = sym[2]  # st_value
+                    else:
+                        placed = True
                 else:
-                    placed = True
-            except (ValueError, OverflowError):
+                    for j in range(pos + 3, stop, 3):
+                        off = words[offsets[words[j] - first]]
+                        var_name = memo[off] = raw_strings[off:name_end(b"\0", off)].decode()
+                        sym = symbols[symbol_index(var_name)]
+                        if sym[7] != shndx:  # st_shndx
+                            break
+                        patched[j + 1] = sym[2]  # st_value
+                    else:
+                        placed = True
+            except (ValueError, OverflowError, IndexError):
                 pass
         if not placed:
             fault = _place_vars(spec, name, shndx, pos, stop, patched, in_section, symbols,
