@@ -150,6 +150,7 @@ _DATA, _PROGRAM, _STRUCT_OPS = Kind.DATA, Kind.PROGRAM, Kind.STRUCT_OPS
 _SHF_EXECINSTR, _SHT_PROGBITS, _SHT_NOBITS = elf.SHF_EXECINSTR, elf.SHT_PROGBITS, elf.SHT_NOBITS
 _STT_FUNC, _STT_NOTYPE, _STT_OBJECT = elf.STT_FUNC, elf.STT_NOTYPE, elf.STT_OBJECT
 _STB_LOCAL = elf.STB_LOCAL
+_new_object = object.__new__
 
 
 class ObjectFile:
@@ -189,7 +190,13 @@ class ObjectFile:
         # The kept sections' indices and kinds: their Sections are built at
         # the end, in one call.
         # SHN_UNDEF first (its Section built only if asked for).
-        by_index[0] = _UndefSection(ef)
+        # (_UndefSection(ef) without a class call, as for the kept sections below.)
+        undef = by_index[0] = _new_object(_UndefSection)
+        undef._elf = ef
+        undef.kind = _UNDEF
+        undef.symbols = {}
+        undef.relocations = {}
+        undef.references = 0
         kept: list[int] = []
         kinds: list[Kind] = []
         # The kept sections that are neither code nor SHN_UNDEF (what
@@ -251,8 +258,16 @@ class ObjectFile:
                     kept.append(index)
                     kinds.append(_DATA)
                     others.append(index)
+        # (ObjSection(sec, kind), its fields stored here: a class call runs
+        # __init__ in a frame of its own in 3.11, ~1K instructions a section.)
+        new = _new_object
         for index, sec, kind in zip(kept, ef.sections_at(kept), kinds, strict=True):
-            by_index[index] = ObjSection(sec, kind)
+            osec = by_index[index] = new(ObjSection)
+            osec.section = sec
+            osec.kind = kind
+            osec.symbols = {}
+            osec.relocations = {}
+            osec.references = 0
         # (map, not a comprehension: that is a function call of its own in 3.11.)
         self._others = list(map(by_index.__getitem__, others))
 
