@@ -105,6 +105,10 @@ def _license(obj: ObjectFile) -> str:
 
 
 def _version(obj: ObjectFile) -> int:
+    # (The index first: the usual object has no version section, and the
+    # property is a call.)
+    if obj.version_index < 0:
+        return 0
     sec = obj.version_sec
     if sec is None:
         return 0
