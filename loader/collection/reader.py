@@ -9,6 +9,7 @@ section, symbol and offset.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 from collections.abc import Callable
@@ -70,11 +71,28 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
     functions = load_functions(obj, Relocator(obj, maps, externs), ext, packed_lines,
                                license_text, version, programs, hidden)
     _link(obj, functions, programs)
-    return CollectionSpec(
-        maps=maps, programs=programs, variables=variables, externs=externs, btf=btf,
-        byte_order=ef.byte_order, license=license_text, kernel_version=version,
-        functions=hidden,
-    )
+    # (CollectionSpec(maps=..., ...), its fields stored here: keyword matching
+    # against the dataclass __init__, in a frame of its own, costs more than
+    # the stores; _SPEC_FIELDS below checks that every field is set.)
+    spec: CollectionSpec = _new_object(CollectionSpec)
+    spec.maps = maps
+    spec.programs = programs
+    spec.variables = variables
+    spec.externs = externs
+    spec.btf = btf
+    spec.byte_order = ef.byte_order
+    spec.license = license_text
+    spec.kernel_version = version
+    spec.functions = hidden
+    return spec
+
+
+_new_object = object.__new__
+# The fields load_collection_spec stores, in the dataclass's order: a field
+# added to CollectionSpec must be stored there too.
+_SPEC_FIELDS = ("maps", "programs", "variables", "externs", "btf", "byte_order", "license",
+                "kernel_version", "functions")
+assert tuple(f.name for f in dataclasses.fields(CollectionSpec)) == _SPEC_FIELDS
 
 
 def _load_btf(ef: elf.ELFFile,
