@@ -894,8 +894,9 @@ class ELFFile:
         quads = self._quads
         size = self._sizes[rel_index]
         symtab_index = self._symtab_index
+        # (No symbol table, -1, is covered by the sh_link test: a u32.)
         if (
-            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE or symtab_index < 0
+            quads[8 * rel_index + 7] != REL_SIZE or size % REL_SIZE
             or self._words[16 * rel_index + 10] != symtab_index
         ):
             # Not the usual layout: the full reader says what is wrong.

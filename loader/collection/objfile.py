@@ -199,9 +199,6 @@ class ObjectFile:
         undef.references = 0
         kept: list[int] = []
         kinds: list[Kind] = []
-        # The kept sections that are neither code nor SHN_UNDEF (what
-        # sections_of is asked for: a few, where code can be dozens).
-        others: list[int] = []
         names = ef.section_names
         types = ef.section_types
         flags = ef.section_flags
@@ -234,11 +231,9 @@ class ObjectFile:
                 else:
                     kept.append(index)
                     kinds.append(kind)
-                    others.append(index)
             elif name.startswith(_LEGACY_MAPS_PREFIX):
                 kept.append(index)
                 kinds.append(_LEGACY_MAPS)
-                others.append(index)
             elif name.startswith(ARENA_SEC_PREFIX):
                 # libbpf >= 1.4 makes an arena map of it; we cannot yet.
                 raise UnsupportedError(
@@ -257,10 +252,13 @@ class ObjectFile:
                 ):
                     kept.append(index)
                     kinds.append(_DATA)
-                    others.append(index)
         # (ObjSection(sec, kind), its fields stored here: a class call runs
         # __init__ in a frame of its own in 3.11, ~1K instructions a section.)
         new = _new_object
+        # The kept sections that are neither code nor SHN_UNDEF (what
+        # sections_of is asked for: a few, where code can be dozens).
+        others: list[ObjSection] = []
+        self._others = others
         for index, sec, kind in zip(kept, ef.sections_at(kept), kinds, strict=True):
             osec = by_index[index] = new(ObjSection)
             osec.section = sec
@@ -268,8 +266,8 @@ class ObjectFile:
             osec.symbols = {}
             osec.relocations = {}
             osec.references = 0
-        # (map, not a comprehension: that is a function call of its own in 3.11.)
-        self._others = list(map(by_index.__getitem__, others))
+            if kind is not _PROGRAM:
+                others.append(osec)
 
     @property
     def version_sec(self) -> elf.Section | None:
