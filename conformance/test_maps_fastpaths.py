@@ -8,13 +8,14 @@ error and message).
 from __future__ import annotations
 
 import struct
+from array import array
 
 import pytest
 
 from conformance.conftest import CORPUS_OBJ
 from loader import elf
 from loader.btf.elf import btf_section_bytes
-from loader.btf.spec import Spec, open_raw
+from loader.btf.spec import Spec, TypeIndex, open_raw
 from loader.collection import load_collection_spec
 from loader.collection import maps as maps_mod
 from loader.collection.maps import _MEMBER_CODES
@@ -58,6 +59,15 @@ def _btf_types(data: bytes) -> tuple[Spec, int, str]:
     spec = open_raw(btf_section_bytes(ef), None)
     hdr_len, type_off = struct.unpack_from(bo + "II", data, btf_sec.offset + 4)
     return spec, btf_sec.offset + hdr_len + type_off, bo
+
+
+def _type_words(data: bytes) -> tuple[Spec, int, array[int], TypeIndex, struct.Struct]:
+    """What the word-mutation tests start from: the unfixed .BTF, its type
+    section's file offset, its words and type positions, and a u32 in its byte
+    order (to write a mutant word)."""
+    spec, types, bo = _btf_types(data)
+    words, offsets = spec.index
+    return spec, types, words, offsets, struct.Struct(bo + "I")
 
 
 def _member_type_words(data: bytes) -> tuple[list[int], int, str]:
@@ -104,9 +114,7 @@ def test_type_headers_fast_equals_careful(name: str) -> None:
     # kind of its neighbours (the __uint, key/value size and 'values' readers take
     # only plain headers and leave the rest to the careful path).
     data = (CORPUS_OBJ / name).read_bytes()
-    spec, types, bo = _btf_types(data)
-    words, offsets = spec.index
-    u32 = struct.Struct(bo + "I")
+    _, types, words, offsets, u32 = _type_words(data)
     for pos in offsets:
         place = types + 4 * (pos + 1)
         info = words[pos + 1]
@@ -125,10 +133,8 @@ def test_pointer_chain_words_fast_equals_careful(name: str) -> None:
     # (itself, past the next type, another ARRAY, the last id, past the end),
     # change each ARRAY and INT word and the names, and compare.
     data = (CORPUS_OBJ / name).read_bytes()
-    spec, types, bo = _btf_types(data)
-    words, offsets = spec.index
+    spec, types, words, offsets, u32 = _type_words(data)
     first, end = spec.first_type_id, spec.end_type_id
-    u32 = struct.Struct(bo + "I")
     arrays = [first + i for i, pos in enumerate(offsets) if (words[pos + 1] >> 24) & 0x1F == 3]
     checked = 0
     for i, pos in enumerate(offsets):
@@ -161,9 +167,7 @@ def test_key_value_struct_members_fast_equals_careful(name: str) -> None:
     # id is in range and its name inside the string table: point each member's
     # type and name of every other struct out of range and compare.
     data = (CORPUS_OBJ / name).read_bytes()
-    spec, types, bo = _btf_types(data)
-    words, offsets = spec.index
-    u32 = struct.Struct(bo + "I")
+    spec, types, words, offsets, u32 = _type_words(data)
     checked = 0
     for pos in offsets:
         info = words[pos + 1]
@@ -225,10 +229,8 @@ def test_datasec_entries_and_vars_fast_equals_careful(name: str) -> None:
     # entries at each other's VARs (a name twice), move and resize them, give
     # VARs each other's names, other linkages and types, and compare.
     data = (CORPUS_OBJ / name).read_bytes()
-    spec, types, bo = _btf_types(data)
-    words, offsets = spec.index
+    spec, types, words, offsets, u32 = _type_words(data)
     first, end = spec.first_type_id, spec.end_type_id
-    u32 = struct.Struct(bo + "I")
     (ds_id,) = spec.datasecs()[".maps"]
     pos = offsets[ds_id - first]
     entries = [pos + 3 + 3 * i for i in range(words[pos + 1] & 0xFFFF)]

@@ -301,6 +301,19 @@ class _Fn:
         self.section = name
 
 
+def _random_graph(rng, most, calls, undefined, most_calls):
+    """Up to ``most`` functions f0, f1, ...; each calls anything (itself, repeats)
+    with probability ``calls``, up to ``most_calls`` times, naming up to
+    ``undefined`` functions past the defined ones."""
+    count = rng.randint(1, most)
+    functions = {f"f{i}": _Fn(f"f{i}") for i in range(count)}
+    for fn in functions.values():
+        if rng.random() < calls:
+            fn._callees = [f"f{rng.randrange(count + undefined)}"
+                           for _ in range(rng.randint(1, most_calls))]
+    return functions
+
+
 def _reference_link(program, functions):
     # libbpf's order, walked recursively with the repeats: the first reference
     # to a function not yet appended appends it and walks it at once.
@@ -348,11 +361,8 @@ def test_link_undefined_callee_error_is_the_list_walks(corpus_objects):
     rng = random.Random(7)
     raised = 0
     for _ in range(3000):
-        count = rng.randint(1, 6)
-        functions = {f"f{i}": _Fn(f"f{i}") for i in range(count)}
-        for fn in functions.values():
-            if rng.random() < 0.7:
-                fn._callees = [f"f{rng.randrange(count + 2)}" for _ in range(rng.randint(1, 4))]
+        # (Two names past the defined ones: calls to undefined functions.)
+        functions = _random_graph(rng, 6, 0.7, 2, 4)
         for fn in functions.values():
             want = _reference_link_error(fn, functions)
             try:
@@ -372,11 +382,7 @@ def test_link_order_matches_reference_walk(corpus_objects):
     # repeats, self-calls and cycles, and over the corpus.
     rng = random.Random(5)
     for _ in range(3000):
-        count = rng.randint(1, 7)
-        functions = {f"f{i}": _Fn(f"f{i}") for i in range(count)}
-        for fn in functions.values():
-            if rng.random() < 0.6:
-                fn._callees = [f"f{rng.randrange(count)}" for _ in range(rng.randint(1, 5))]
+        functions = _random_graph(rng, 7, 0.6, 0, 5)
         for fn in functions.values():
             got = linker.link(fn, functions)
             assert got == _reference_link(fn, functions)
