@@ -137,3 +137,48 @@ def test_mutants_fast_equals_careful(corpus_objects, seed):
             assert fast == careful, f"{name} mutant {seed}/{i}"
             checked += 1
     assert checked
+
+
+def test_of_kind_is_by_index_grouped(corpus_objects):
+    # ObjectFile.of_kind (what the reader uses to skip the readers of kinds an
+    # object lacks) holds every kept non-code section, by kind, in index order.
+    from loader.btf.elf import parse_elf_section
+    from loader.collection.objfile import Kind, ObjectFile
+
+    for path in corpus_objects:
+        ef = elf.ELFFile(path.read_bytes())
+        btf_index = ef.section_index(".BTF")
+        btf = parse_elf_section(ef, btf_index) if btf_index >= 0 else None
+        obj = ObjectFile(ef, btf)
+        expected: dict[Kind, list[object]] = {}
+        for osec in obj.by_index.values():
+            if osec.kind is not Kind.PROGRAM and osec.kind is not Kind.UNDEF:
+                expected.setdefault(osec.kind, []).append(osec)
+        assert obj.of_kind == expected, path.name
+        for kind in Kind:
+            if kind is not Kind.PROGRAM and kind is not Kind.UNDEF:
+                assert obj.sections_of(kind) == expected.get(kind, []), path.name
+
+
+def test_every_reader_called_gives_the_same(corpus_objects, monkeypatch):
+    # The reader skips a reader whose kind is absent: calling them all (as an
+    # object with every kind would) changes nothing, result or error.
+    from loader.collection import reader as reader_mod
+
+    class Always(dict):  # every kind "present"
+        def __contains__(self, _key: object) -> bool:
+            return True
+
+    skipped = [_outcome(path.read_bytes()) for path in corpus_objects]
+    init = reader_mod.ObjectFile.__init__
+    made = []
+
+    def init_all(self, *args):
+        init(self, *args)
+        self.of_kind = Always(self.of_kind)
+        made.append(self)
+
+    monkeypatch.setattr(reader_mod.ObjectFile, "__init__", init_all)
+    called = [_outcome(path.read_bytes()) for path in corpus_objects]
+    assert len(made) == len(corpus_objects)
+    assert skipped == called

@@ -35,7 +35,7 @@ def load_data_sections(
 ) -> None:
     btf = obj.btf
     rw: BTFWords | None = None
-    for osec in obj.sections_of(_DATA):
+    for osec in obj.of_kind.get(_DATA, ()):
         sec = osec.section
         name = sec.name
         if sec.size == 0:

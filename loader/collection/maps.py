@@ -55,7 +55,7 @@ _NO_FILE_BYTES = {elf.SHT_NOBITS: "SHT_NOBITS", elf.SHT_NULL: "SHT_NULL"}
 
 def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
     layout = _LEGACY[obj.elf.byte_order]
-    for osec in obj.sections_of(_LEGACY_MAPS):
+    for osec in obj.of_kind.get(_LEGACY_MAPS, ()):
         sec = osec.section
         if not osec.symbols:
             raise CollectionError(f"section {sec.name}: no map symbols")
@@ -87,7 +87,7 @@ def load_legacy_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
 
 
 def load_btf_maps(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
-    for osec in obj.sections_of(_BTF_MAPS):
+    for osec in obj.of_kind.get(_BTF_MAPS, ()):
         sec = osec.section
         btf = obj.btf
         if btf is not None and sec.type != elf.SHT_NOBITS:

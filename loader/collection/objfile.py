@@ -38,6 +38,11 @@ class Kind(enum.Enum):
     PROGRAM = "program"
     STRUCT_OPS = "struct_ops"  # .struct_ops / .struct_ops.link
 
+    # Identity hashing (Enum's __hash__ is a Python call, hash(name)): a Kind
+    # keys ObjectFile.of_kind, looked up by every load.  (Members are
+    # singletons and compare by identity, so the hash agrees with ==.)
+    __hash__ = object.__hash__
+
 
 class ObjSection:
     """One kept section, its symbols and relocations.
@@ -156,7 +161,7 @@ _new_object = object.__new__
 class ObjectFile:
     """The classified view of one ELF object."""
 
-    __slots__ = ("_others", "btf", "by_index", "elf", "license_index", "symbols",
+    __slots__ = ("btf", "by_index", "elf", "license_index", "of_kind", "symbols",
                  "text_index", "version_index", "words")
 
     def __init__(self, ef: elf.ELFFile, btf: BTFSpec | None) -> None:
@@ -255,10 +260,12 @@ class ObjectFile:
         # (ObjSection(sec, kind), its fields stored here: a class call runs
         # __init__ in a frame of its own in 3.11, ~1K instructions a section.)
         new = _new_object
-        # The kept sections that are neither code nor SHN_UNDEF (what
-        # sections_of is asked for: a few, where code can be dozens).
-        others: list[ObjSection] = []
-        self._others = others
+        # The kept sections that are neither code nor SHN_UNDEF, by kind, in
+        # index order (a kind absent has no key): what the maps, data and
+        # struct_ops readers walk, and the reader skips a reader whose kind is
+        # absent.  (A few sections, where code can be dozens.)
+        of_kind: dict[Kind, list[ObjSection]] = {}
+        self.of_kind = of_kind
         for index, sec, kind in zip(kept, ef.sections_at(kept), kinds, strict=True):
             osec = by_index[index] = new(ObjSection)
             osec.section = sec
@@ -267,7 +274,11 @@ class ObjectFile:
             osec.relocations = {}
             osec.references = 0
             if kind is not _PROGRAM:
-                others.append(osec)
+                same = of_kind.get(kind)
+                if same is None:
+                    of_kind[kind] = [osec]
+                else:
+                    same.append(osec)
 
     @property
     def version_sec(self) -> elf.Section | None:
@@ -278,12 +289,8 @@ class ObjectFile:
         """The kept sections of ``kind``, in index order."""
         if kind is _PROGRAM or kind is _UNDEF:
             return [s for s in self.by_index.values() if s.kind is kind]
-        others = self._others
-        if len(others) <= 1:
-            # The usual object: none, or one .maps or .struct_ops; answered
-            # without a comprehension (a function call of its own in 3.11).
-            return others[:] if others and others[0].kind is kind else []
-        return [s for s in others if s.kind is kind]
+        same = self.of_kind.get(kind)
+        return [] if same is None else same[:]
 
     # -- symbols ------------------------------------------------------------------
 

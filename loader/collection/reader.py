@@ -22,7 +22,7 @@ from loader.collection import linker
 from loader.collection.datasec import load_data_sections
 from loader.collection.externs import load_externs
 from loader.collection.maps import load_btf_maps, load_legacy_maps
-from loader.collection.objfile import ObjectFile
+from loader.collection.objfile import Kind, ObjectFile
 from loader.collection.programs import load_functions
 from loader.collection.relocations import Relocator
 from loader.collection.spec import (
@@ -38,6 +38,9 @@ from loader.collection.structops import load_struct_ops
 from loader.errors import CollectionError
 
 _U32 = {"<": struct.Struct("<I"), ">": struct.Struct(">I")}
+# (Hoisted: an Enum member is an attribute lookup per use.)
+_LEGACY_MAPS, _BTF_MAPS, _STRUCT_OPS, _DATA = (Kind.LEGACY_MAPS, Kind.BTF_MAPS, Kind.STRUCT_OPS,
+                                               Kind.DATA)
 
 
 def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | memoryview,
@@ -58,11 +61,19 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
     version = _version(obj)
 
     maps: dict[str, MapSpec] = {}
-    load_legacy_maps(obj, maps)
-    load_btf_maps(obj, maps)
-    load_struct_ops(obj, maps)
     variables: dict[str, VariableSpec] = {}
-    load_data_sections(obj, maps, variables)
+    # Each reader only walks the sections of its kind: one whose kind is
+    # absent does nothing (and can raise nothing), so it is not called.
+    of_kind = obj.of_kind
+    if of_kind:
+        if _LEGACY_MAPS in of_kind:
+            load_legacy_maps(obj, maps)
+        if _BTF_MAPS in of_kind:
+            load_btf_maps(obj, maps)
+        if _STRUCT_OPS in of_kind:
+            load_struct_ops(obj, maps)
+        if _DATA in of_kind:
+            load_data_sections(obj, maps, variables)
     externs: dict[str, ExternSpec] = {}
     load_externs(obj, maps, externs)
 

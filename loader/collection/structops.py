@@ -47,7 +47,7 @@ _ENCODING, _ERRORS = "utf-8", "surrogateescape"
 
 
 def load_struct_ops(obj: ObjectFile, out: dict[str, MapSpec]) -> None:
-    for osec in obj.sections_of(_STRUCT_OPS):
+    for osec in obj.of_kind.get(_STRUCT_OPS, ()):
         if _load_plain_section(obj, osec, out):
             continue
         try:
