@@ -233,11 +233,13 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
     order = spec.datasec_order()
     if not order:
         return spec
-    words, offsets = spec.index
-    if in_place and ".kconfig" in spec.datasecs():
+    # (spec.index, spec.datasecs() -- built by datasec_order -- and
+    # spec.end_type_id without their calls: this runs on every load.)
+    words, offsets = spec._words, spec._offsets
+    if in_place and ".kconfig" in spec._datasecs:  # type: ignore[operator]
         in_place = False
     first = spec.first_type_id
-    end = spec.end_type_id
+    end = spec._end_id
     # The fixed-up spec reads patched words, but the lookups below run on the
     # original (unpatched) spec: each reads only types the patches do not touch
     # (VAR names, the types of .kconfig VARs), or the DATASEC being patched.
