@@ -323,15 +323,16 @@ class Spec:
         return self._datasec_order
 
     def _index_datasecs(self) -> None:
-        words, first, kind = self._words, self.first_type_id, r.BTF_KIND_DATASEC
+        words, first = self._words, self.first_type_id
         out: dict[str, list[int]] = {}
         order: list[tuple[int, str]] = []
         offsets = self._offsets
         noted: Sequence[int] | None = self._datasec_idx
-        get = self.strings.get
+        strings = self.strings
         # Names read inline where get() would read and memoise them.
-        memo, raw = self.strings.memo(), self.strings.raw
+        memo, raw = strings.memo(), strings.raw
         if noted is None:
+            kind = r.BTF_KIND_DATASEC
             noted = [idx for idx, pos in enumerate(offsets)
                      if (words[pos + 1] >> 24) & 0x1F == kind]
         for idx in noted:
@@ -344,15 +345,16 @@ class Spec:
                     name = memo[off] = raw[off:stop].decode("utf-8", "surrogateescape")
             else:
                 try:
-                    name = get(off)
+                    name = strings.get(off)
                 except BTFError:
                     continue  # reported when the type itself is decoded
+            tid = idx + first
             ids = out.get(name)
             if ids is None:
-                out[name] = [idx + first]
+                out[name] = [tid]
             else:
-                ids.append(idx + first)
-            order.append((idx + first, name))
+                ids.append(tid)
+            order.append((tid, name))
         self._datasecs = out
         self._datasec_order = order
 
