@@ -26,6 +26,16 @@ from loader.errors import ELFError, LoaderError
 from .test_btf_fastpaths import _fixup_mutants, _reference_fixup
 
 
+def _fast_and_careful(read, blob):
+    """The outcome of ``read(blob)`` as the loader runs it, then with
+    every ELF fast path switched off (``_CAREFUL``)."""
+    fast = _outcome(read, blob)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(elf_mod, "_CAREFUL", True)
+        careful = _outcome(read, blob)
+    return fast, careful
+
+
 def _outcome(fn, *args, **kwargs):
     """("OK", value) or ("ERR", class, message, function that raised)."""
     try:
@@ -105,10 +115,7 @@ def test_symbol_readers_agree(corpus_objects, seed):
                 ELFFile(blob)
             except ELFError:
                 continue
-            columns = _outcome(_symbols, blob)
-            with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(elf_mod, "_CAREFUL", True)
-                careful = _outcome(_symbols, blob)
+            columns, careful = _fast_and_careful(_symbols, blob)
             assert columns == careful, (path.name, columns[1:], careful[1:])
             compared += 1
             errors += columns[0] == "ERR"
@@ -234,10 +241,7 @@ def test_section_table_paths_agree(corpus_objects, seed):
     for path in corpus_objects:
         data = path.read_bytes()
         for blob in [data, *_section_table_mutants(data, rng, 40)]:
-            fast = _outcome(_section_table, blob)
-            with pytest.MonkeyPatch.context() as mp:
-                mp.setattr(elf_mod, "_CAREFUL", True)
-                careful = _outcome(_section_table, blob)
+            fast, careful = _fast_and_careful(_section_table, blob)
             assert fast == careful, (path.name, fast[1:], careful[1:])
             compared += 1
             errors += fast[0] == "ERR"
