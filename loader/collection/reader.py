@@ -22,7 +22,7 @@ from loader.collection import linker
 from loader.collection.datasec import load_data_sections
 from loader.collection.externs import load_externs
 from loader.collection.maps import load_btf_maps, load_legacy_maps
-from loader.collection.objfile import KCONFIG_SEC, KSYMS_SEC, Kind, ObjectFile
+from loader.collection.objfile import Kind, ObjectFile
 from loader.collection.programs import load_functions
 from loader.collection.relocations import Relocator
 from loader.collection.spec import (
@@ -75,13 +75,7 @@ def load_collection_spec(source: str | os.PathLike[str] | bytes | bytearray | me
         if _DATA in of_kind:
             load_data_sections(obj, maps, variables)
     externs: dict[str, ExternSpec] = {}
-    if btf is not None:
-        # (load_externs' own first test, made here: the usual object has
-        # neither DATASEC, and the call is skipped.  datasecs() is called at
-        # the same point as before, so any error is raised in the same order.)
-        datasecs = btf.datasecs()
-        if KCONFIG_SEC in datasecs or KSYMS_SEC in datasecs:
-            load_externs(obj, maps, externs)
+    load_externs(obj, maps, externs)
 
     programs: dict[str, ProgramSpec] = {}
     hidden: dict[str, ProgramSpec] = {}
