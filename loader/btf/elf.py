@@ -332,16 +332,7 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
             # symbol in another section) is left to _place_vars, from the first VAR.
             # (An IndexError: a guess past the last symbol, or no symbols.)
             try:
-                if vlen == 1:
-                    # One VAR (every object's license, a .maps of one map): the
-                    # loop below without a loop, its entry read already (low).
-                    off = words[offsets[low - first]]
-                    var_name = memo[off] = raw_strings[off:name_end(b"\0", off)].decode()
-                    sym = symbols[symbol_index(var_name)]
-                    if sym[7] == shndx:  # st_shndx
-                        patched[pos + 4] = sym[2]  # st_value
-                        placed = True
-                elif unique:
+                if unique:
                     # The next symbol is guessed (the first VAR's: the last
                     # symbol), and a name that differs (or is "", not unique)
                     # looked up.
