@@ -420,3 +420,21 @@ def test_name_heads_prefilter_is_invisible(corpus_objects, monkeypatch):
     assert fast == every
     kinds = {k for o in fast if o[0] == "OK" for _i, k, _n in o[1][0]}
     assert len(kinds) >= 5 and any(o[0] == "ERR" for o in fast)
+
+
+def test_name_rules_memo_is_invisible(corpus_objects, monkeypatch):
+    """Classifying with each name's rule remembered (objfile._RULES, warm from
+    earlier loads) gives what working every rule out afresh gives, and a full
+    memo (fuzzers' endless names) stops growing but still answers."""
+    from loader.collection import objfile
+
+    rng = random.Random(11)
+    blobs = [b for path in corpus_objects for b in [path.read_bytes(),
+             *_renamed(path.read_bytes(), rng, 10)]]
+    warm = [_outcome(_classified, b) for b in blobs]
+    monkeypatch.setattr(objfile, "_RULES", {})
+    monkeypatch.setattr(objfile, "_RULES_MAX", 0)
+    fresh = [_outcome(_classified, b) for b in blobs]
+    assert objfile._RULES == {}
+    assert fresh == warm
+    assert any(o[0] == "ERR" for o in warm)

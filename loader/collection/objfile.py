@@ -148,6 +148,41 @@ _PLAIN_NAMES = frozenset((
 assert not any(name[:_HEAD] in _NAME_HEADS for name in _PLAIN_NAMES)
 
 
+# What a section's name alone makes of it: a Kind whatever the section type
+# (the names above, "maps/NAME"), the license or version, an arena (refused),
+# data if PROGBITS or NOBITS (_DATA_NAME), or code if executable PROGBITS
+# (_CODE, as is a data name).  Worked out once per name and remembered
+# (bounded: fuzzers make up endless names): the rule's two startswith() calls
+# and the data name test were most of classifying a kept section.
+_CODE = object()
+_DATA_NAME = object()
+_ARENA = object()
+_RULES_MAX = 4096
+
+
+def _name_rule(name: str) -> Any:
+    """The rule of ``name`` (see _RULES), remembered."""
+    rule = _KIND_BY_NAME.get(name)
+    if rule is None:
+        if name.startswith(_LEGACY_MAPS_PREFIX):
+            rule = Kind.LEGACY_MAPS
+        elif name.startswith(ARENA_SEC_PREFIX):
+            rule = _ARENA
+        elif name in _DATA_NAMES or name.startswith(_DATA_PREFIXES):
+            rule = _DATA_NAME
+        else:
+            rule = _CODE
+    if len(_RULES) < _RULES_MAX:
+        _RULES[name] = rule
+    return rule
+
+
+_RULES: dict[str, Any] = {}
+for _name in (*_KIND_BY_NAME, *_DATA_NAMES, ".text"):
+    _name_rule(_name)
+del _name
+
+
 # Enum members and module constants hoisted: a Kind attribute costs ~40 ns in
 # 3.11, and classification reads a dozen per object.
 _UNDEF, _LEGACY_MAPS, _BTF_MAPS = Kind.UNDEF, Kind.LEGACY_MAPS, Kind.BTF_MAPS
@@ -220,31 +255,16 @@ class ObjectFile:
             if flags[index] & execinstr or (
                 name not in plain and name[:5] in heads)  # (5: _HEAD)
         ]
-        by_name = _KIND_BY_NAME
+        rules = _RULES
         progbits, nobits = _SHT_PROGBITS, _SHT_NOBITS
         for index in candidates:
             if index == 0:
                 continue
             name = names[index]
-            kind = by_name.get(name)
-            if kind is not None:
-                # A special name, whatever the section type.
-                if kind is _LICENSE:
-                    self.license_index = index
-                elif kind is _VERSION:
-                    self.version_index = index
-                else:
-                    kept.append(index)
-                    kinds.append(kind)
-            elif name.startswith(_LEGACY_MAPS_PREFIX):
-                kept.append(index)
-                kinds.append(_LEGACY_MAPS)
-            elif name.startswith(ARENA_SEC_PREFIX):
-                # libbpf >= 1.4 makes an arena map of it; we cannot yet.
-                raise UnsupportedError(
-                    "BPF arena (.addr_space.*) sections", "6.9", f"section {name}"
-                )
-            else:
+            rule = rules.get(name)
+            if rule is None:
+                rule = _name_rule(name)
+            if rule is _CODE or rule is _DATA_NAME:
                 typ = types[index]
                 if typ == progbits and flags[index] & execinstr:
                     if sizes[index] > 0:
@@ -252,11 +272,22 @@ class ObjectFile:
                         kinds.append(_PROGRAM)
                         if name == ".text":
                             self.text_index = index
-                elif (typ == progbits or typ == nobits) and (
-                    name in _DATA_NAMES or name.startswith(_DATA_PREFIXES)
-                ):
+                elif rule is _DATA_NAME and (typ == progbits or typ == nobits):
                     kept.append(index)
                     kinds.append(_DATA)
+            elif rule is _LICENSE:
+                self.license_index = index
+            elif rule is _VERSION:
+                self.version_index = index
+            elif rule is _ARENA:
+                # libbpf >= 1.4 makes an arena map of it; we cannot yet.
+                raise UnsupportedError(
+                    "BPF arena (.addr_space.*) sections", "6.9", f"section {name}"
+                )
+            else:
+                # A special name (or "maps/NAME"), whatever the section type.
+                kept.append(index)
+                kinds.append(rule)
         # (ObjSection(sec, kind), its fields stored here: a class call runs
         # __init__ in a frame of its own in 3.11, ~1K instructions a section.)
         new = _new_object
