@@ -183,7 +183,7 @@ def test_key_value_struct_members_fast_equals_careful(name: str) -> None:
 
 
 def test_fast_constructors_equal_dataclass_constructors() -> None:
-    # map_spec, map_kv and struct_ops_member stand in for the dataclass
+    # map_spec, map_kv, struct_ops_member and variable_spec stand in for the dataclass
     # constructors on the loader's hot paths: same parameters (names, order,
     # defaults) as the fields, and the same object for the same arguments.
     import dataclasses
@@ -193,12 +193,15 @@ def test_fast_constructors_equal_dataclass_constructors() -> None:
         MapKV,
         MapSpec,
         StructOpsMember,
+        VariableSpec,
         map_kv,
         map_spec,
         struct_ops_member,
+        variable_spec,
     )
 
-    for cls, fast in ((MapSpec, map_spec), (MapKV, map_kv), (StructOpsMember, struct_ops_member)):
+    for cls, fast in ((MapSpec, map_spec), (MapKV, map_kv), (StructOpsMember, struct_ops_member),
+                      (VariableSpec, variable_spec)):
         params = list(inspect.signature(fast).parameters.values())
         fields = dataclasses.fields(cls)
         assert [p.name for p in params] == [f.name for f in fields]

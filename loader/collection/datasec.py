@@ -17,7 +17,7 @@ from loader.btf.spec import INFO_UNUSED_MASK
 from loader.btf.spec import Spec as BTFSpec
 from loader.collection.maps import BTFWords, btf_words
 from loader.collection.objfile import Kind, ObjectFile
-from loader.collection.spec import MapSpec, VariableSpec, map_kv, map_spec
+from loader.collection.spec import MapSpec, VariableSpec, map_kv, map_spec, variable_spec
 from loader.errors import BTFError, CollectionError
 from loader.uapi import MapType
 
@@ -95,8 +95,8 @@ def load_data_sections(
                 elif plain:
                     spec.flags |= BPF_F_MMAPABLE
         for vname, (off, vsize, value) in found.items():
-            variables[vname] = VariableSpec(vname, name, off, vsize, value,
-                                            type_ids.get(vname, 0), constant)
+            variables[vname] = variable_spec(vname, name, off, vsize, value,
+                                             type_ids.get(vname, 0), constant)
         maps[name] = spec
 
 

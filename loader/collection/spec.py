@@ -164,6 +164,27 @@ class VariableSpec:
     constant: bool = False
 
 
+def variable_spec(name: str, section: str, offset: int, size: int, value: bytes,
+                  type_id: int = 0, constant: bool = False) -> VariableSpec:
+    """``VariableSpec(...)`` with the same parameters and defaults, positional,
+    faster (see above: the frozen class's __init__ measured 9.0K instructions,
+    this 5.4K)."""
+    self = _new_object(VariableSpec)
+    _var_name(self, name)
+    _var_section(self, section)
+    _var_offset(self, offset)
+    _var_size(self, size)
+    _var_value(self, value)
+    _var_type_id(self, type_id)
+    _var_constant(self, constant)
+    return self
+
+
+(_var_name, _var_section, _var_offset, _var_size, _var_value, _var_type_id,
+ _var_constant) = (VariableSpec.__dict__[f].__set__ for f in (
+     "name", "section", "offset", "size", "value", "type_id", "constant"))
+
+
 @dataclass(frozen=True, slots=True)
 class ExternSpec:
     """An ``extern`` resolved at load time: a kconfig value or a kernel symbol."""
