@@ -152,12 +152,14 @@ assert not any(name[:_HEAD] in _NAME_HEADS for name in _PLAIN_NAMES)
 # (the names above, "maps/NAME"), the license or version, an arena (refused),
 # data if PROGBITS or NOBITS (_DATA_NAME), or code if executable PROGBITS
 # (_CODE, as is a data name).  Worked out once per name and remembered
-# (bounded: fuzzers make up endless names): the rule's two startswith() calls
-# and the data name test were most of classifying a kept section.
+# (bounded, in count and in name length: fuzzers make up endless names, some
+# huge): the rule's two startswith() calls and the data name test were most
+# of classifying a kept section.
 _CODE = object()
 _DATA_NAME = object()
 _ARENA = object()
 _RULES_MAX = 4096
+_RULE_NAME_MAX = 256
 
 
 def _name_rule(name: str) -> Any:
@@ -172,7 +174,7 @@ def _name_rule(name: str) -> Any:
             rule = _DATA_NAME
         else:
             rule = _CODE
-    if len(_RULES) < _RULES_MAX:
+    if len(_RULES) < _RULES_MAX and len(name) <= _RULE_NAME_MAX:
         _RULES[name] = rule
     return rule
 
