@@ -415,9 +415,12 @@ def test_fixup_entries_the_fast_loop_leaves_to_the_careful_one(entry, symbols):
 
 
 _SIX = ["v0", "v1", "v2", "v3", "v4", "v5"]
+# Names that are prefixes of one another, and a non-ASCII one: a guess is
+# checked on the table's bytes (the guess's length of them, then a NUL).
+_PREFIXED = ["v0", "v1", "v22", "v3", "v\u00e94", "v5"]
 
 
-@pytest.mark.parametrize("var_names", [_SIX, ["v0", "v1", "", "v3", "v4", "v5"]])
+@pytest.mark.parametrize("var_names", [_SIX, ["v0", "v1", "", "v3", "v4", "v5"], _PREFIXED])
 @pytest.mark.parametrize("symbols", [
     [(n, ".data", 2 + i) for i, n in enumerate(_SIX)],  # every guess right
     [(n, ".data", 2 + i) for i, n in enumerate(reversed(_SIX))],  # every guess wrong
@@ -437,6 +440,15 @@ _SIX = ["v0", "v1", "v2", "v3", "v4", "v5"]
      *((n, ".data", 2 + i) for i, n in enumerate(_SIX[4:]))],
     [*((n, ".data", 2 + i) for i, n in enumerate(_SIX[:3])),
      *((n, ".data", 2 + i) for i, n in enumerate(_SIX[4:]))],
+    [(n, ".data", 2 + i) for i, n in enumerate(_PREFIXED)],
+    # Guesses one longer or shorter than the VAR's name, or the name with
+    # another last character.
+    [("v0", ".data", 2), ("v1v", ".data", 3), ("v1", ".data", 4), ("v2", ".data", 5),
+     ("v22", ".data", 6), ("v3", ".data", 7), ("v\u00e9", ".data", 8),
+     ("v\u00e94", ".data", 9), ("v4", ".data", 10), ("v5", ".data", 11)],
+    [("v0", ".data", 2), ("v", ".data", 3), ("v1", ".data", 4), ("v23", ".data", 5),
+     ("v22", ".data", 6), ("v2", ".data", 7), ("v3", ".data", 8), ("v\u00e95", ".data", 9),
+     ("v\u00e94", ".data", 10), ("v4", ".data", 11), ("v5", ".data", 12)],
 ])
 def test_fixup_guessed_symbols_match_the_careful_loop(var_names, symbols):
     # A DATASEC of _GUESS_MIN_VARS or more VARs guesses each VAR's symbol is

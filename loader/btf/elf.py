@@ -335,13 +335,23 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
                 if unique:
                     # The next symbol is guessed (the first VAR's: the last
                     # symbol), and a name that differs (or is "", not unique)
-                    # looked up.
+                    # looked up.  A guess is checked on the table's bytes: the
+                    # name at off is the guess iff its bytes decode to it and a
+                    # NUL follows them (a guess is NUL-free; a non-ASCII one
+                    # decodes to fewer characters and is looked up), which
+                    # spares the search for the NUL.
                     k = -2
                     for j in range(pos + 3, stop, 3):
                         off = words[offsets[words[j] - first]]
-                        var_name = memo[off] = raw_strings[off:name_end(b"\0", off)].decode()
                         k += 1
-                        if symbol_names[k] != var_name or not var_name:
+                        guess = symbol_names[k]
+                        at = off + len(guess)
+                        if (raw_strings[off:at].decode() == guess and guess
+                                and not raw_strings[at]):
+                            memo[off] = guess
+                        else:
+                            var_name = memo[off] = (
+                                raw_strings[off:name_end(b"\0", off)].decode())
                             k = symbol_index(var_name)
                         sym = symbols[k]
                         if sym[7] != shndx:  # st_shndx
