@@ -426,8 +426,12 @@ def _offsets_read(table: bytes, lines: dict[str, bytes], cores: dict[str, bytes]
     access and line name offsets, both word 2, in one pass)."""
     # One past the last NUL (_string_limit): the table's length for any table
     # open_raw read, which ends in NUL.
-    limit = len(table) if table[-1:] == b"\0" else table.rfind(b"\0") + 1
-    packed = b"".join(lines.values())
+    limit = len(table) if table and not table[-1] else table.rfind(b"\0") + 1
+    if len(lines) == 1:
+        # (One section's records, the usual: the bytes as they are, no join.)
+        packed, = lines.values()
+    else:
+        packed = b"".join(lines.values())
     nlines = len(packed) >> 2  # (words)
     if limit <= 0xFFFF and nlines >= 4 * _COLUMNS_MIN_RECORDS:
         if not _columns_below(packed, limit, byte_order):

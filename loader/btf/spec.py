@@ -65,6 +65,8 @@ _NO_VLEN = frozenset(
 # runs off the end; a truncated type is reported after the walk.
 _PAD_WORDS = 6
 _PAD = bytes(4 * _PAD_WORDS)
+# Sliced for a new empty array of words (never written to).
+_NO_WORDS = array("I")
 
 
 # Each type's word position, by type id - first_type_id.  A list for blobs of
@@ -709,13 +711,15 @@ def _open_plain(data: bytes) -> Spec | None:
             and str_len and str_len - 1 <= r.BTF_MAX_NAME_OFFSET
             and not data[-1] and not data[hdr_len + type_len]):
         return None
-    words = array("I")
+    # (A new empty array as a slice of one: the class call costs more, and
+    # array("I", bytes) would copy the type section once more.)
+    words = _NO_WORDS[:]
     words.frombytes(memoryview(data)[hdr_len:hdr_len + type_len])
     words.frombytes(_PAD)
     if bo != NATIVE_ORDER:
         words.byteswap()
     nwords = type_len >> 2
-    datasecs = array("I") if nwords <= NOTE_MAX_WORDS else None
+    datasecs = _NO_WORDS[:] if nwords <= NOTE_MAX_WORDS else None
     offsets = index_types(words, nwords, 1, 0, datasecs)
     return Spec.plain(bo, words, offsets, StringTable.plain(data[hdr_len + type_len:]),
                       datasecs)
