@@ -360,13 +360,17 @@ def fixup_datasecs(spec: Spec, elf: ELFFile, *, in_place: bool = False) -> Spec:
                     else:
                         placed = True
                 else:
-                    for j in range(pos + 3, stop, 3):
+                    # (A while loop: a DATASEC here has a few VARs, mostly one,
+                    # and a range object costs more than the adds.)
+                    j = pos + 3
+                    while j < stop:
                         off = words[offsets[words[j] - first]]
                         var_name = memo[off] = raw_strings[off:name_end(b"\0", off)].decode()
                         sym = symbols[symbol_index(var_name)]
                         if sym[7] != shndx:  # st_shndx
                             break
                         patched[j + 1] = sym[2]  # st_value
+                        j += 3
                     else:
                         placed = True
             except (ValueError, OverflowError, IndexError):
