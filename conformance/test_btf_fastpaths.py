@@ -510,6 +510,25 @@ def test_ext_blocks_of_only_a_record_size(func_size, packed):
             infos.core_relo_rec_size) == (func_size, 16, 16)
 
 
+@pytest.mark.parametrize("length", range(4, 30))
+@pytest.mark.parametrize("rec_size", [8, 12])
+def test_ext_block_record_size_and_first_header_as_careful(length, rec_size, monkeypatch):
+    # _packed reads a block's record size and its first section header at
+    # once: blocks too short for a whole header (cut), of an unusual record
+    # size, of one section or of one then a cut header must come out as the
+    # careful path's (the bytes past the block are the line block's).
+    strings = StringTable(b"\0.text\0")
+    func = (struct.pack("<IIIII", rec_size, 1, 1, 0, 3) + struct.pack("<II", 1, 1))[:length]
+    line = struct.pack("<IIIIIII", 16, 1, 1, 0, 1, 1, 5 << 10)
+    head = struct.pack("<HBBIIIIIII", 0xEB9F, 1, 0, 32, 0, len(func), len(func), len(line),
+                       len(func) + len(line), 0)
+    blob = head + func + line
+    fast = _describe_ext(blob, strings, True)
+    monkeypatch.setattr(ext_mod, "_packed", lambda *args: None)
+    monkeypatch.setattr(ext_mod, "_walk", lambda *args: None)
+    assert fast == _describe_ext(blob, strings, True)
+
+
 @pytest.mark.parametrize("packed", [False, True])
 def test_ext_section_named_many_times(packed):
     # Every record under a section header of its own, all naming one section:

@@ -250,7 +250,8 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
     pieces.
     """
     table = strings.raw
-    u32 = rec.u32.unpack_from
+    # (A block's record size and its first section's header in one read.)
+    first = _SIZE_AND_HEAD[rec.byte_order].unpack_from
     head = rec.ext_info_sec.unpack_from
     names: dict[int, str] = {}
     blocks: list[dict[str, bytes]] = []
@@ -261,16 +262,21 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
         blocks.append(out)
         if not length:
             continue
-        if length < 4 or u32(data, start)[0] != size:
+        if length < 12:
+            # No whole section header: the usual such block is its record
+            # size alone (no section); one of 5 to 11 bytes is cut.
+            if length == 4 and rec.u32.unpack_from(data, start)[0] == size:
+                continue
+            return None
+        # (The callers checked that the block is inside data: this never fails.)
+        try:
+            rec_size, name_off, count = first(data, start)
+        except struct.error:
+            return None
+        if rec_size != size:
             return None
         pos, end = start + 4, start + length
-        while pos < end:
-            # (A section header cut by the block's end fails the count check
-            # below, or this read when the section's bytes end too.)
-            try:
-                name_off, count = head(data, pos)
-            except struct.error:
-                return None
+        while True:
             name = names.get(name_off)
             if name is None:
                 stop = table.find(b"\0", name_off)
@@ -289,6 +295,14 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
                 break
             out[name] = data[pos + 8:stop]
             pos = stop
+            if pos >= end:
+                break
+            # (A section header cut by the block's end fails the count check
+            # above, or this read when the section's bytes end too.)
+            try:
+                name_off, count = head(data, pos)
+            except struct.error:
+                return None
     funcs, lines, cores = blocks
     if (lines or cores) and not _offsets_read(table, lines, cores, rec.byte_order):
         return None
@@ -331,6 +345,9 @@ def parse_ext_packed(
     return _parse_ext(data, byte_order, strings, True)
 
 
+# An info block's record size and its first btf_ext_info_sec (sec_name_off,
+# num_info).
+_SIZE_AND_HEAD = {bo: struct.Struct(bo + "III") for bo in ("<", ">")}
 # The whole usual .BTF.ext header: preamble, ext_header_v1 and ext_header_core.
 _EXT_HEADER = {bo: struct.Struct(bo + "HBBIIIIIII") for bo in ("<", ">")}
 
