@@ -439,8 +439,7 @@ def _offsets_read(table: bytes, lines: dict[str, bytes], cores: dict[str, bytes]
     """Whether every file and line name offset of these packed (16-byte) line
     records and every access string offset of these core_relo records reads a
     string of ``table`` (a table with no base): :func:`_strings_ok` and
-    :func:`_access_ok` at once, the two blocks' words in one array (their
-    access and line name offsets, both word 2, in one pass)."""
+    :func:`_access_ok` at once, the two blocks' records together."""
     # One past the last NUL (_string_limit): the table's length for any table
     # open_raw read, which ends in NUL.
     limit = len(table) if table and not table[-1] else table.rfind(b"\0") + 1
@@ -449,20 +448,46 @@ def _offsets_read(table: bytes, lines: dict[str, bytes], cores: dict[str, bytes]
         packed, = lines.values()
     else:
         packed = b"".join(lines.values())
-    nlines = len(packed) >> 2  # (words)
-    if limit <= 0xFFFF and nlines >= 4 * _COLUMNS_MIN_RECORDS:
+    nlines = len(packed) >> 4  # (records)
+    ncores = 0
+    both = packed
+    if cores:
+        more = b"".join(cores.values())
+        ncores = len(more) >> 4
+        both = packed + more
+    if nlines < _COLUMNS_MIN_RECORDS and ncores < _COLUMNS_MIN_RECORDS:
+        # The few records of a small object: one unpack of just their string
+        # offsets and one max (an array, a slice of each column and a max of
+        # each cost several thousand instructions more).
+        readers = _OFFSET_READERS[byte_order]
+        key = nlines << 32 | ncores
+        reader = readers.get(key)
+        if reader is None:
+            reader = readers[key] = struct.Struct(
+                byte_order + _LINE_OFFSETS * nlines + _CORE_OFFSETS * ncores)
+        top: int = max(reader.unpack(both))
+        return top < limit
+    if limit <= 0xFFFF and nlines >= _COLUMNS_MIN_RECORDS:
         if not _columns_below(packed, limit, byte_order):
             return False
         if not cores:
             return True
-        packed = b""
+        both = more
         nlines = 0
-    if cores:
-        packed += b"".join(cores.values())
-    words = array("I", packed)
+    words = array("I", both)
     if byte_order != HOST_BYTE_ORDER:
         words.byteswap()
-    return (not nlines or max(words[1:nlines:4]) < limit) and max(words[2::4]) < limit
+    return (not nlines or max(words[1:nlines << 2:4]) < limit) and max(words[2::4]) < limit
+
+
+# Struct formats of a record's string offsets: a line record's words 1 and 2
+# (file and line name), a core_relo record's word 2 (access string).
+_LINE_OFFSETS = "4xII4x"
+_CORE_OFFSETS = "8xI4x"
+# Byte order -> line records << 32 | core_relo records -> the Struct of their
+# string offsets (each count below _COLUMNS_MIN_RECORDS: at most 64 * 64 of
+# them a byte order; an object has one pair).
+_OFFSET_READERS: dict[str, dict[int, struct.Struct]] = {"<": {}, ">": {}}
 
 
 def _columns_below(packed: bytes, limit: int, byte_order: r.ByteOrder) -> bool:
