@@ -121,11 +121,11 @@ class Spec:
         self._datasecs: dict[str, list[int]] | None = None
         self._datasec_order: list[tuple[int, str]] | None = None
         # Indices (into offsets) of the DATASECs, when the index walk noted them.
-        self._datasec_idx: array[int] | None = None
+        self._datasec_idx: list[int] | None = None
 
     @staticmethod
     def plain(byte_order: r.ByteOrder, words: array[int], offsets: TypeIndex,
-              strings: StringTable, datasec_idx: array[int] | None) -> Spec:
+              strings: StringTable, datasec_idx: list[int] | None) -> Spec:
         """A spec with no base and no layout whose header is built on first use
         (see :attr:`header`), without the class call: :func:`open_raw` makes one
         on every load.  Beside ``__init__`` so that both set the same slots (a
@@ -624,11 +624,13 @@ NOTE_MAX_WORDS = _NOTE - (1 << 18)
 
 
 def index_types(words: array[int], nwords: int, first_type_id: int, type_off: int,
-                datasecs: array[int] | None = None) -> TypeIndex:
+                datasecs: list[int] | None = None) -> TypeIndex:
     """Word position of each type; ``words`` is padded past ``nwords``.
 
     With ``datasecs``, the index of every DATASEC is appended to it on the way
     (an ELF loader's by-name lookups are all DATASECs; this spares a second walk).
+    A list, for the interpreter's list.append fast path (an array's append is
+    a method call of ~400 instructions: every object has a DATASEC or two).
     """
     # A list while it is built (list.append called as a method is the
     # interpreter's fast path); an array past _LIST_MAX_WORDS (see TypeIndex).
@@ -719,7 +721,7 @@ def _open_plain(data: bytes) -> Spec | None:
     if bo != NATIVE_ORDER:
         words.byteswap()
     nwords = type_len >> 2
-    datasecs = _NO_WORDS[:] if nwords <= NOTE_MAX_WORDS else None
+    datasecs: list[int] | None = [] if nwords <= NOTE_MAX_WORDS else None
     offsets = index_types(words, nwords, 1, 0, datasecs)
     return Spec.plain(bo, words, offsets, StringTable.plain(data[hdr_len + type_len:]),
                       datasecs)
@@ -763,7 +765,7 @@ def open_raw(data: bytes | bytearray | memoryview, base: Spec | None = None) -> 
     if bo != NATIVE_ORDER:
         words.byteswap()
     first = base.end_type_id if base is not None else 1
-    datasecs = array("I") if nwords <= NOTE_MAX_WORDS else None
+    datasecs: list[int] | None = [] if nwords <= NOTE_MAX_WORDS else None
     offsets = index_types(words, nwords, first, hdr.type_off, datasecs)
     spec = Spec(
         byte_order=bo, header=hdr, words=words, offsets=offsets, strings=strings,
