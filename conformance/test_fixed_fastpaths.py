@@ -364,6 +364,29 @@ def test_sections_at_matches_section(corpus_objects):
             assert bytes(sec.data()) == ef.section_bytes(index)
 
 
+
+def test_section_executable_matches_flags(corpus_objects):
+    """section_executable (one byte per section, from sh_flags' lowest byte)
+    says SHF_EXECINSTR exactly where the sh_flags column has it, in both byte
+    orders, whatever else the flags hold."""
+    rng = random.Random(3)
+    for path in corpus_objects:
+        data = path.read_bytes()
+        ef = ELFFile(data)
+        nsec = len(ef.section_names)
+        for _ in range(20):
+            b = bytearray(data)
+            for _k in range(rng.randint(1, 4)):
+                shdr = ef._shoff + elf_mod.SHDR_SIZE * rng.randrange(nsec)
+                struct.pack_into(ef.byte_order + "Q", b, shdr + 8, rng.choice([
+                    0, elf_mod.SHF_EXECINSTR, 0x6, 0x3, 0xFB, 0x4 << 8, 0x4 << 56,
+                    rng.randrange(1 << 64),
+                ]))
+            mutant = ELFFile(bytes(b))
+            assert list(mutant.section_executable) == [
+                1 if flags & elf_mod.SHF_EXECINSTR else 0 for flags in mutant.section_flags
+            ]
+
 # -- section classification --------------------------------------------------------------
 
 

@@ -230,6 +230,8 @@ class Relocation(NamedTuple):
 _ST_BIND: Final = bytes(i >> 4 for i in range(256))
 _ST_TYPE: Final = bytes(i & 0xF for i in range(256))
 _ST_VISIBILITY: Final = bytes(i & 0x3 for i in range(256))
+# sh_flags' lowest byte -> 1 if SHF_EXECINSTR is set, else 0 (section_executable).
+_EXECINSTR_BYTE: Final = bytes(1 if i & SHF_EXECINSTR else 0 for i in range(256))
 # The reserved st_shndx values a symbol may hold as they are.
 _SPECIAL_SHNDX: Final = frozenset((SHN_ABS, SHN_COMMON))
 # tuple.__new__(Symbol, fields): what Symbol._make does, minus a Python call per symbol.
@@ -613,6 +615,20 @@ class ELFFile:
         if flags is None:
             flags = self._flags = self._quads[1::8].tolist()
         return flags
+
+    @property
+    def section_executable(self) -> bytes:
+        """One byte per section, by index: 1 if its sh_flags has SHF_EXECINSTR,
+        else 0.  (Sliced from the table's bytes and translated in C: a test of
+        it is a subscript, where :attr:`section_flags` costs a list and a
+        ``& SHF_EXECINSTR`` per section; classification tests every section.)"""
+        shoff = self._shoff
+        # SHF_EXECINSTR is in sh_flags' lowest byte: offset 8 of an Elf64_Shdr
+        # in LSB order, 15 in MSB.
+        low = shoff + (8 if self.byte_order == "<" else 15)
+        return self._data[low : shoff + len(self._types) * SHDR_SIZE : SHDR_SIZE].translate(
+            _EXECINSTR_BYTE
+        )
 
     @property
     def section_headers(self) -> list[tuple[int, ...]]:

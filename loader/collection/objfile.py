@@ -243,9 +243,9 @@ class ObjectFile:
         kinds: list[Kind] = []
         names = ef.section_names
         types = ef.section_types
-        flags = ef.section_flags
+        # (Bytes of 0 or 1: a subscript, no '& SHF_EXECINSTR' per section.)
+        executable = ef.section_executable
         sizes = ef.section_sizes
-        execinstr = _SHF_EXECINSTR
         heads = _NAME_HEADS
         plain = _PLAIN_NAMES
         # Code (by flag) and whatever a name could make special or data: the
@@ -254,7 +254,7 @@ class ObjectFile:
         # debug names skip both.)
         candidates = [
             index for index, name in enumerate(names)
-            if flags[index] & execinstr or (
+            if executable[index] or (
                 name not in plain and name[:5] in heads)  # (5: _HEAD)
         ]
         rules = _RULES
@@ -268,7 +268,7 @@ class ObjectFile:
                 rule = _name_rule(name)
             if rule is _CODE or rule is _DATA_NAME:
                 typ = types[index]
-                if typ == progbits and flags[index] & execinstr:
+                if typ == progbits and executable[index]:
                     if sizes[index] > 0:
                         kept.append(index)
                         kinds.append(_PROGRAM)
