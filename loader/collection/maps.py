@@ -457,8 +457,12 @@ class BTFWords:
              value_id, values, values_off) = _NO_FIELDS
             last = pos + 3 * (info & 0xFFFF)
             # Each member's type id is checked where it is first read (uint, _typed,
-            # _values_target): a remembered answer was checked then.
-            for j in range(pos + 3, last + 3, 3):
+            # _values_target): a remembered answer was checked then.  A while loop
+            # over the member positions (pos + 3, ..., last): for a definition's few
+            # members a range object and its iterator cost more than the adds.
+            j = pos
+            while j < last:
+                j += 3
                 mid = words[j + 1]
                 code = code_of(words[j])
                 if code is None:
