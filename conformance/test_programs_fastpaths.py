@@ -391,3 +391,42 @@ def test_link_order_matches_reference_walk(corpus_objects):
         functions = programs_mod.load_functions(obj, relocator, ext, packed)
         for fn in functions.values():
             assert linker.link(fn, functions) == _reference_link(fn, functions)
+
+
+def _callees_by_range(fn):
+    # The reference: the functions referenced (bpf2bpf calls, callbacks) from
+    # inside fn's byte range, in offset order, as the fixes record them.
+    code = fn._code
+    start = fn.section_offset
+    end = start + fn.insn_slots * 8
+    found = sorted(
+        (off, ref) for off, (src, _imm, ref) in code.fixes
+        if (code.raw[off] == programs_mod._CALL and src == programs_mod._PSEUDO_CALL)
+        or (code.raw[off] == programs_mod._LD_IMM64 and src == programs_mod._PSEUDO_FUNC))
+    return [ref for off, ref in found if start <= off < end]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_callees_are_the_calls_in_each_function(corpus_objects, seed):
+    # In a section of several functions, each function's callees are the
+    # calls within its range (the walk over the sorted calls looks a function
+    # up once per run of calls; mutants move function symbols and calls).
+    rng = random.Random(100 + seed)
+    checked = 0
+    for _name, data in _program_objects(corpus_objects):
+        for mutant in [data, *_mutants(data, rng, 20)]:
+            try:
+                opened = _opened(mutant)
+                functions = programs_mod.load_functions(*opened)
+            except LoaderError:
+                continue
+            by_code: dict[int, list] = {}
+            for fn in functions.values():
+                by_code.setdefault(id(fn._code), []).append(fn)
+            for fns in by_code.values():
+                if len(fns) < 2:
+                    continue
+                for fn in fns:
+                    assert list(fn._callees) == _callees_by_range(fn), fn.name
+                    checked += bool(fn._callees)
+    assert checked

@@ -468,17 +468,21 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[ProgramSpec]:
         if len(funcs) == 1:
             funcs[0]._callees = [ref for _, ref in calls]
         else:
-            by_function: dict[int, list[str]] = {}
+            # The functions do not overlap and the calls are sorted, so each
+            # function's calls are a run: only the first call of a run looks
+            # its function up (a call in none makes the next one look again).
+            end = -1
+            refs: list[str] = []
             for off, ref in calls:
+                if off < end:
+                    refs.append(ref)
+                    continue
                 k = bisect_right(starts, off) - 1
                 if k >= 0 and off < ends[k]:
-                    refs = by_function.get(k)
-                    if refs is None:
-                        by_function[k] = [ref]
-                    else:
-                        refs.append(ref)
-            for k, fn_refs in by_function.items():
-                funcs[k]._callees = fn_refs
+                    end = ends[k]
+                    refs = funcs[k]._callees = [ref]
+                else:
+                    end = -1
     lines: bytes | list[LineInfo] | None
     if packed_ext is not None:
         frecs = packed_ext.func_records.get(name)
