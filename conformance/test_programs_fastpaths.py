@@ -430,3 +430,23 @@ def test_callees_are_the_calls_in_each_function(corpus_objects, seed):
                     assert list(fn._callees) == _callees_by_range(fn), fn.name
                     checked += bool(fn._callees)
     assert checked
+
+
+@pytest.mark.parametrize("little", [True, False])
+def test_lines_fit_is_the_record_by_record_check(little):
+    # _lines_fit (column-wise: max, translated low bytes, one set operation)
+    # says yes exactly when every insn_off is below the end, a multiple of 8
+    # and not a second half.
+    rng = random.Random(5 if little else 6)
+    bo = "<" if little else ">"
+    for _ in range(3000):
+        end = 8 * rng.randrange(1, 40)
+        count = rng.randrange(1, 12)
+        offs = tuple(rng.choice((8 * rng.randrange(end // 8), rng.randrange(end + 16),
+                                 end, end + 8, 0x100 + 8 * rng.randrange(4),
+                                 0xFFFFFFF8, 0x7FFFFFFF)) for _ in range(count))
+        packed = b"".join(struct.pack(bo + "IIII", off, 1, 2, 3) for off in offs)
+        halves = frozenset(rng.sample(range(8, end + 8, 8), min(end // 8, rng.randrange(3))))
+        want = all(off < end and not off % 8 and off not in halves for off in offs)
+        assert programs_mod._lines_fit(offs, packed, end, halves, little) == want, (
+            offs, end, halves)
