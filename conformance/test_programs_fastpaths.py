@@ -14,6 +14,7 @@ same functions, the same relocation effects, the same error and message.
 from __future__ import annotations
 
 import random
+import re
 import struct
 from collections.abc import Iterator
 
@@ -450,3 +451,20 @@ def test_lines_fit_is_the_record_by_record_check(little):
         want = all(off < end and not off % 8 and off not in halves for off in offs)
         assert programs_mod._lines_fit(offs, packed, end, halves, little) == want, (
             offs, end, halves)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_relative_call_filter_misses_no_call(corpus_objects, seed):
+    # The filter in front of the relative-call finder (a search for one match
+    # when no call is relocated, else a count of matches) lets through every
+    # section the finder would find something in: loading with a pattern that
+    # matches everywhere (the finder always runs) gives the same outcome.
+    anything = re.compile(b"(?s)..")
+    rng = random.Random(200 + seed)
+    for name, data in _program_objects(corpus_objects):
+        for i, mutant in enumerate([data, *_mutants(data, rng, 20)]):
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(programs_mod, "_PSEUDO_CALL_LE", anything)
+                mp.setattr(programs_mod, "_PSEUDO_CALL_BE", anything)
+                want = _outcome(mutant)
+            assert _outcome(mutant) == want, f"{name} mutant {seed}/{i}"

@@ -248,7 +248,7 @@ def load_functions(
         bo, little, relocator, obj.by_index, relocator.maps, relocator.externs, _U32[bo],
         _I32[bo], obj.btf.strings if obj.btf is not None else None,
         packed, None if packed is not None else ext, packed_lines, _LINE_STRUCTS[bo],
-        (_PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE).findall, obj.elf.section_bytes,
+        _PSEUDO_CALL_LE if little else _PSEUDO_CALL_BE, obj.elf.section_bytes,
         license_text, version,
     )
     text_index = obj.text_index
@@ -282,21 +282,21 @@ def _section_def(name: str) -> tuple[int, int, int, str, bool]:
 # (byte order, little-endian?, relocator, sections by index, maps, externs,
 # u32 and s32 readers, BTF strings,
 # .BTF.ext all packed, .BTF.ext otherwise, packed line records, line record
-# Structs, bpf2bpf call pattern finder, section contents by index, license,
+# Structs, bpf2bpf call pattern, section contents by index, license,
 # kernel version)
 _Context = tuple[
     elf.ByteOrder, bool, Relocator, dict[int, ObjSection], dict[str, MapSpec],
     dict[str, ExternSpec], Callable[[bytes, int], tuple[int]],
     Callable[[bytes, int], tuple[int]], StringTable | None,
     PackedExtInfos | None, ExtInfos | None, dict[str, bytes] | None,
-    dict[int, Callable[[bytes], tuple[int, ...]]], Callable[[bytes], list[bytes]],
+    dict[int, Callable[[bytes], tuple[int, ...]]], re.Pattern[bytes],
     Callable[[int], bytes], str, int,
 ]
 
 
 def _section_functions(osec: ObjSection, ctx: _Context) -> list[ProgramSpec]:
     (bo, little, relocator, by_index, maps, externs, u32, i32, strings, packed_ext,
-     ext, packed_lines, line_structs, pseudo_calls, section_bytes, license_text,
+     ext, packed_lines, line_structs, pseudo_call, section_bytes, license_text,
      version) = ctx
     sec = osec.section
     name = sec.name
@@ -454,14 +454,18 @@ def _section_functions(osec: ObjSection, ctx: _Context) -> list[ProgramSpec]:
             raise _bad_function(osec, code, size)
         funcs, starts, ends, tiled = split
 
-    if _CALL in codes and (not relocated_calls or codes.count(_CALL) > relocated_calls) and len(
-        pseudo_calls(raw)
-    ) > relocated_calls:
+    if _CALL in codes and (
+        pseudo_call.search(raw) is not None if not relocated_calls
+        else codes.count(_CALL) > relocated_calls
+        and len(pseudo_call.findall(raw)) > relocated_calls
+    ):
         # Most calls are helper calls, most bpf2bpf calls have relocations:
         # only when there are more call instructions than relocated calls,
         # and the pattern matches more often than that, is there anything to
         # look at.  (The count, a cheaper pass than the pattern's, settles the
-        # usual section with calls: all of them relocated.)
+        # usual section with calls: all of them relocated.  With none
+        # relocated, one match is enough: the search stops at the first, which
+        # in a section of relative calls is near its start.)
         _resolve_relative_calls(osec, raw, codes, code, calls)
     if calls:
         calls.sort()
