@@ -468,3 +468,36 @@ def test_relative_call_filter_misses_no_call(corpus_objects, seed):
                 mp.setattr(programs_mod, "_PSEUDO_CALL_BE", anything)
                 want = _outcome(mutant)
             assert _outcome(mutant) == want, f"{name} mutant {seed}/{i}"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_split_tiled_is_starts_at_ends(corpus_objects, seed):
+    # _split's tiled (noted in its walk) is whether the first function starts
+    # at 0 and each other where the one before ends; mutants move and resize
+    # function symbols (gaps, overlaps, shared ends).
+    rng = random.Random(300 + seed)
+    seen = set()
+    for _name, data in _program_objects(corpus_objects):
+        for mutant in [data, *_mutants(data, rng, 30)]:
+            try:
+                obj, _relocator, _ext, _packed = _opened(mutant)
+            except LoaderError:
+                continue
+            for osec in obj.sections_of(Kind.PROGRAM):
+                raw = obj.elf.section_bytes(osec.section.index)
+                if not osec.symbols or len(raw) % 8:
+                    continue
+                halves = set()
+                ld = raw[0::8].find(0x18)
+                while 0 <= ld < len(raw) // 8 - 1:
+                    halves.add(8 * ld + 8)
+                    ld = raw[0::8].find(0x18, ld + 2)
+                code = programs_mod.SectionCode(raw, obj.elf.byte_order, halves, osec.symbols)
+                split = programs_mod._split(osec, code, len(raw))
+                if split is None:
+                    seen.add(None)
+                    continue
+                _funcs, starts, ends, tiled = split
+                assert tiled == (not starts[0] and ends[:-1] == starts[1:])
+                seen.add(tiled)
+    assert seen == {None, True, False}

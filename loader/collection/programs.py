@@ -594,11 +594,18 @@ def _split(osec: ObjSection, code: SectionCode, size: int, license_text: str = "
     ends: list[int] = []
     starts = sorted(symbols)
     end_prev = 0
+    # Whether each function starts where the one before ends (the first at
+    # 0): noted as the overlap check compares the two anyway.
+    tiled = True
     for k, off in enumerate(starts):
         sym = symbols[off]
         fsize = sym[3]
         end = off + fsize
-        if not fsize or (fsize | off) & 7 or end > size or off < end_prev or (
+        if off != end_prev:
+            if off < end_prev:
+                return None
+            tiled = False
+        if not fsize or (fsize | off) & 7 or end > size or (
             halves and (off in halves or end in halves)
         ):
             return None
@@ -608,7 +615,7 @@ def _split(osec: ObjSection, code: SectionCode, size: int, license_text: str = "
         ends.append(end)
     code.offsets = starts
     code.ends = ends
-    return funcs, starts, ends, not starts[0] and ends[:-1] == starts[1:]
+    return funcs, starts, ends, tiled
 
 
 def _bad_function(osec: ObjSection, code: SectionCode, size: int) -> CollectionError:
