@@ -257,10 +257,33 @@ def test_relative_calls_are_the_patterns_slots(corpus_objects):
     # the slot-aligned matches of the bpf2bpf call pattern (mutants add and
     # remove calls, change src and imm), in order, and raises at the first
     # one with no function at its target.
-    rng = random.Random(11)
     checked = 0
+    for obj, osec, raw, halves, cut in _mutant_code(corpus_objects, random.Random(11), 40):
+        if cut:
+            continue  # an ld_imm64 without its second half
+        code = programs_mod.SectionCode(raw, obj.elf.byte_order, halves, osec.symbols)
+        want = _relative_calls_by_pattern(osec, code)
+        calls: list = []
+        bad = next((off for off, ref in want if ref is None), None)
+        try:
+            programs_mod._resolve_relative_calls(osec, raw, raw[0::8], code, calls)
+        except RelocationError as exc:
+            assert bad is not None and f"at offset {bad} " in str(exc)
+            checked += 1
+            continue
+        assert bad is None
+        assert calls == want
+        checked += bool(want)
+    assert checked > 5
+
+
+def _mutant_code(corpus_objects, rng: random.Random, count: int):
+    """(obj, osec, raw, halves, cut) for each code section of whole slots of each
+    corpus program object and ``count`` of its mutants that open: ``halves`` the
+    offsets of ld_imm64 second halves, ``cut`` whether the last slot starts an
+    ld_imm64 with no second half."""
     for _name, data in _program_objects(corpus_objects):
-        for mutant in [data, *_mutants(data, rng, 40)]:
+        for mutant in [data, *_mutants(data, rng, count)]:
             try:
                 obj, _relocator, _ext, _packed = _opened(mutant)
             except LoaderError:
@@ -275,22 +298,7 @@ def test_relative_calls_are_the_patterns_slots(corpus_objects):
                 while 0 <= ld < len(codes) - 1:
                     halves.add(8 * ld + 8)
                     ld = codes.find(0x18, ld + 2)
-                if ld >= 0:
-                    continue  # an ld_imm64 without its second half
-                code = programs_mod.SectionCode(raw, obj.elf.byte_order, halves, osec.symbols)
-                want = _relative_calls_by_pattern(osec, code)
-                calls: list = []
-                bad = next((off for off, ref in want if ref is None), None)
-                try:
-                    programs_mod._resolve_relative_calls(osec, raw, codes, code, calls)
-                except RelocationError as exc:
-                    assert bad is not None and f"at offset {bad} " in str(exc)
-                    checked += 1
-                    continue
-                assert bad is None
-                assert calls == want
-                checked += bool(want)
-    assert checked > 5
+                yield obj, osec, raw, halves, ld >= 0
 
 
 class _Fn:
@@ -475,29 +483,17 @@ def test_split_tiled_is_starts_at_ends(corpus_objects, seed):
     # _split's tiled (noted in its walk) is whether the first function starts
     # at 0 and each other where the one before ends; mutants move and resize
     # function symbols (gaps, overlaps, shared ends).
-    rng = random.Random(300 + seed)
     seen = set()
-    for _name, data in _program_objects(corpus_objects):
-        for mutant in [data, *_mutants(data, rng, 30)]:
-            try:
-                obj, _relocator, _ext, _packed = _opened(mutant)
-            except LoaderError:
-                continue
-            for osec in obj.sections_of(Kind.PROGRAM):
-                raw = obj.elf.section_bytes(osec.section.index)
-                if not osec.symbols or len(raw) % 8:
-                    continue
-                halves = set()
-                ld = raw[0::8].find(0x18)
-                while 0 <= ld < len(raw) // 8 - 1:
-                    halves.add(8 * ld + 8)
-                    ld = raw[0::8].find(0x18, ld + 2)
-                code = programs_mod.SectionCode(raw, obj.elf.byte_order, halves, osec.symbols)
-                split = programs_mod._split(osec, code, len(raw))
-                if split is None:
-                    seen.add(None)
-                    continue
-                _funcs, starts, ends, tiled = split
-                assert tiled == (not starts[0] and ends[:-1] == starts[1:])
-                seen.add(tiled)
+    for obj, osec, raw, halves, _cut in _mutant_code(corpus_objects, random.Random(300 + seed),
+                                                     30):
+        if not osec.symbols:
+            continue
+        code = programs_mod.SectionCode(raw, obj.elf.byte_order, halves, osec.symbols)
+        split = programs_mod._split(osec, code, len(raw))
+        if split is None:
+            seen.add(None)
+            continue
+        _funcs, starts, ends, tiled = split
+        assert tiled == (not starts[0] and ends[:-1] == starts[1:])
+        seen.add(tiled)
     assert seen == {None, True, False}
