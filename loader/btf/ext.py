@@ -268,7 +268,8 @@ def _packed(data: bytes, rec: r.Records, strings: StringTable, hdr_len: int, fo:
             if length == 4 and rec.u32.unpack_from(data, start)[0] == size:
                 continue
             return None
-        # (The callers checked that the block is inside data: this never fails.)
+        # (Inside data, as the callers checked; the guard keeps a raw
+        # struct.error out should that check ever change.)
         try:
             rec_size, name_off, count = first(data, start)
         except struct.error:
